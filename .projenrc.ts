@@ -1,0 +1,95 @@
+import { awscdk, javascript } from 'projen';
+
+/**
+ * aws-cdk-lib: the peer minimum is also the version we compile and test against, so nothing
+ * newer than the minimum can sneak into the library. 2.257.0 is the newest aws-cdk-lib whose
+ * cloud assembly (schema 53) @aws-cdk/integ-runner 2.197 still reads, which keeps the offline
+ * integ snapshot tests working; see DEVELOPERS.md "Versions".
+ */
+const CDK_VERSION = '2.257.0';
+
+const project = new awscdk.AwsCdkConstructLibrary({
+  name: 'cdk-airflow-ecs',
+  packageName: 'cdk-airflow-ecs',
+  description: 'Production Apache Airflow 3 on Amazon ECS Fargate as one AWS CDK construct: api-server, scheduler, dag-processor, triggerer and Celery workers with RDS PostgreSQL and ElastiCache Valkey.',
+  author: 'cdk-airflow-ecs maintainers',
+  authorAddress: 'maintainers@cdk-airflow-ecs.dev',
+  repositoryUrl: 'https://github.com/cdk-airflow-ecs/cdk-airflow-ecs.git',
+  keywords: ['cdk', 'aws-cdk', 'airflow', 'apache-airflow', 'ecs', 'fargate', 'celery', 'mwaa'],
+  license: 'Apache-2.0',
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+
+  cdkVersion: CDK_VERSION,
+  constructsVersion: '10.5.1',
+  jsiiVersion: '~6.0.0',
+  typescriptVersion: '~6.0.3',
+  minNodeVersion: '20.0.0',
+
+  publishToPypi: {
+    distName: 'cdk-airflow-ecs',
+    module: 'cdk_airflow_ecs',
+  },
+  publishToMaven: {
+    javaPackage: 'io.github.cdkairflowecs',
+    mavenGroupId: 'io.github.cdk-airflow-ecs',
+    mavenArtifactId: 'cdk-airflow-ecs',
+  },
+  publishToNuget: {
+    dotNetNamespace: 'CdkAirflowEcs',
+    packageId: 'CdkAirflowEcs',
+  },
+  publishToGo: {
+    moduleName: 'github.com/cdk-airflow-ecs/cdk-airflow-ecs-go',
+  },
+
+  devDeps: [
+    // The real CDK CLI: `npm run example` synthesizes the example app with it.
+    'aws-cdk@2.1148.1',
+  ],
+
+  // The example apps and scripts are type-checked and linted with the tests.
+  tsconfigDevFile: 'tsconfig.dev.json',
+  tsconfigDev: {
+    include: ['examples/**/*.ts', 'scripts/**/*.ts'],
+    compilerOptions: {},
+  },
+  eslintOptions: {
+    dirs: ['src'],
+    devdirs: ['test', 'examples', 'scripts'],
+    // Lint against tsconfig.dev.json, which includes test/, examples/ and scripts/.
+    projectService: false,
+  },
+
+  jestOptions: {
+    // Snapshots must fail when they drift; update them on purpose with `npx jest -u`.
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    jestConfig: {
+      testTimeout: 120_000,
+      globalSetup: '<rootDir>/test/runtime/global-setup.ts',
+      testPathIgnorePatterns: ['/node_modules/', '/cdk.out/'],
+      coverageReporters: ['text-summary', 'lcov'],
+    },
+  },
+
+  gitignore: ['cdk.out/', '*.d.ts.map', '.test-services/'],
+});
+project.addPackageIgnore('/examples/');
+project.addPackageIgnore('/scripts/');
+project.addPackageIgnore('/.ci/');
+project.addPackageIgnore('/DEVELOPERS.md');
+
+// Type-aware lint rules need a tsconfig that includes test/, examples/ and scripts/.
+project.tryFindObjectFile('.eslintrc.json')?.addOverride('parserOptions.project', ['./tsconfig.dev.json', './projenrc/tsconfig.json']);
+
+// `npm run example`: the README's main job. Synthesizes examples/basic with the real CDK CLI
+// into examples/basic/cdk.out (no AWS credentials needed) and prints a summary.
+const example = project.addTask('example', {
+  description: 'Synthesize examples/basic with the CDK CLI and print a summary of what it deploys',
+});
+example.exec('cdk synth --quiet --no-notices --no-version-reporting --output cdk.out', { cwd: 'examples/basic' });
+example.exec('ts-node --project tsconfig.dev.json scripts/summarize-assembly.ts examples/basic/cdk.out');
+project.package.setScript('example', 'npx projen example');
+
+project.synth();
