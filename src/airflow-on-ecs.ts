@@ -1,0 +1,290 @@
+import { Annotations, Duration, Token } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as cloudmap from 'aws-cdk-lib/aws-servicediscovery';
+import { Construct } from 'constructs';
+import { AirflowComponent } from './common/airflow-component';
+import { AirflowImage } from './common/airflow-image';
+import { WebAccess } from './common/web-access';
+import { DEFAULTS, PORTS } from './private/defaults';
+import { Problems } from './private/validation';
+import { AirflowDatabaseMigration } from './service/airflow-database-migration';
+import { AirflowComponentOptions, AirflowService, AirflowWorkerOptions } from './service/airflow-service';
+import { AirflowStorage } from './storage/airflow-storage';
+
+/**
+ * Properties of `AirflowOnEcs`.
+ */
+export interface AirflowOnEcsProps {
+  /**
+   * The stateful half (VPC, database, broker, log bucket, secrets). Create it in its own stack
+   * to destroy and recreate the services without touching your data.
+   *
+   * @default - a new `AirflowStorage` with default settings, inside this construct
+   */
+  readonly storage?: AirflowStorage;
+
+  /**
+   * The image every component runs.
+   *
+   * @default AirflowImage.official(AirflowVersion.V3_1_8)
+   */
+  readonly image?: AirflowImage;
+
+  /**
+   * The CPU architecture of every task.
+   *
+   * @default ecs.CpuArchitecture.ARM64
+   */
+  readonly cpuArchitecture?: ecs.CpuArchitecture;
+
+  /**
+   * How users reach the UI and the REST API.
+   *
+   * @default WebAccess.internal() - an internal load balancer, HTTP on port 80, reachable from the VPC only
+   */
+  readonly webAccess?: WebAccess;
+
+  /**
+   * The api-server.
+   *
+   * @default - 1 task of 1 vCPU and 2 GiB
+   */
+  readonly apiServer?: AirflowComponentOptions;
+
+  /**
+   * The scheduler.
+   *
+   * @default - 1 task of 1 vCPU and 2 GiB
+   */
+  readonly scheduler?: AirflowComponentOptions;
+
+  /**
+   * The dag-processor.
+   *
+   * @default - 1 task of 1 vCPU and 2 GiB
+   */
+  readonly dagProcessor?: AirflowComponentOptions;
+
+  /**
+   * The triggerer.
+   *
+   * @default - 1 task of 0.5 vCPU and 1 GiB
+   */
+  readonly triggerer?: AirflowComponentOptions;
+
+  /**
+   * The Celery workers.
+   *
+   * @default - 1 task of 1 vCPU and 3 GiB running 8 tasks at a time
+   */
+  readonly workers?: AirflowWorkerOptions;
+
+  /**
+   * Extra environment variables for every component, for example
+   * `{ AIRFLOW__CORE__PARALLELISM: '64' }`. Variables the library manages cannot be set here.
+   * Never put secrets here.
+   *
+   * @default - none
+   */
+  readonly environment?: { [name: string]: string };
+
+  /**
+   * The Airflow admin user, created on the first deployment with the password in
+   * `storage.adminPasswordSecret`.
+   *
+   * @default 'admin'
+   */
+  readonly adminUsername?: string;
+
+  /**
+   * How long container logs are kept in CloudWatch Logs.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * Production Apache Airflow 3 on ECS Fargate: api-server, scheduler, dag-processor, triggerer
+ * and Celery workers, each its own service, wired to the storage's database and broker, with
+ * migrations run once per deployment before the components start, Service Connect for the
+ * workers' Execution API calls and a load balancer in front of the api-server.
+ */
+export class AirflowOnEcs extends Construct {
+  /** The storage: VPC, database, broker, log bucket and secrets. */
+  public readonly storage: AirflowStorage;
+  /** The ECS cluster. */
+  public readonly cluster: ecs.Cluster;
+  /** The api-server service. */
+  public readonly apiServer: AirflowService;
+  /** The scheduler service. */
+  public readonly scheduler: AirflowService;
+  /** The dag-processor service. */
+  public readonly dagProcessor: AirflowService;
+  /** The triggerer service. */
+  public readonly triggerer: AirflowService;
+  /** The Celery worker service. */
+  public readonly workers: AirflowService;
+  /** The migration task run once per deployment. */
+  public readonly migration: AirflowDatabaseMigration;
+  /** The load balancer in front of the api-server. */
+  public readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+  /** The load balancer's listener. */
+  public readonly listener: elbv2.ApplicationListener;
+  /** The api-server's target group. */
+  public readonly targetGroup: elbv2.ApplicationTargetGroup;
+  /** The URL of the Airflow UI. */
+  public readonly url: string;
+
+  constructor(scope: Construct, id: string, props: AirflowOnEcsProps = {}) {
+    super(scope, id);
+    const webAccess = props.webAccess ?? WebAccess.internal();
+    validate(webAccess);
+
+    this.storage = props.storage ?? new AirflowStorage(this, 'Storage');
+    const vpc = this.storage.vpc;
+    const image = props.image ?? AirflowImage.official();
+
+    this.cluster = new ecs.Cluster(this, 'Cluster', {
+      vpc,
+      containerInsightsV2: ecs.ContainerInsights.ENABLED,
+      // ECS Service Connect: workers reach the api-server at a stable name through a proxy that
+      // knows which tasks are healthy (the story's "worker can't reach base URL", commit #46).
+      defaultCloudMapNamespace: {
+        name: DEFAULTS.serviceConnectNamespace,
+        type: cloudmap.NamespaceType.HTTP,
+        useForServiceConnect: true,
+      },
+    });
+
+    // --- the load balancer in front of the api-server ---
+    const https = webAccess.certificate !== undefined;
+    const lbSecurityGroup = new ec2.SecurityGroup(this, 'LoadBalancerSecurityGroup', {
+      vpc,
+      description: `Airflow load balancer (${webAccess.internetFacing ? 'internet-facing' : 'internal'}, ${https ? 'HTTPS' : 'HTTP'})`,
+      allowAllOutbound: false,
+    });
+    this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
+      vpc,
+      internetFacing: webAccess.internetFacing,
+      vpcSubnets: { subnetType: webAccess.internetFacing ? ec2.SubnetType.PUBLIC : ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      securityGroup: lbSecurityGroup,
+      dropInvalidHeaderFields: true,
+    });
+    const listenerPort = https ? 443 : 80;
+    this.listener = this.loadBalancer.addListener('Listener', {
+      port: listenerPort,
+      protocol: https ? elbv2.ApplicationProtocol.HTTPS : elbv2.ApplicationProtocol.HTTP,
+      certificates: https ? [webAccess.certificate!] : undefined,
+      sslPolicy: https ? elbv2.SslPolicy.RECOMMENDED_TLS : undefined,
+      open: false,
+    });
+    const peers = webAccess.allowedCidrs?.map(c => ec2.Peer.ipv4(c))
+      ?? [webAccess.internetFacing ? ec2.Peer.anyIpv4() : ec2.Peer.ipv4(vpc.vpcCidrBlock)];
+    for (const peer of peers) {
+      lbSecurityGroup.addIngressRule(peer, ec2.Port.tcp(listenerPort), `Airflow UI and API from ${peer.uniqueId}`);
+    }
+    if (webAccess.mode === 'publicHttpInsecure') {
+      Annotations.of(this).addWarningV2('cdk-airflow-ecs:AirflowOnEcs.publicHttp',
+        'webAccess is WebAccess.publicHttpInsecure(): the Airflow login and session cookies cross the internet unencrypted; use WebAccess.publicHttps({ certificate }) or WebAccess.internal() for anything but a short evaluation');
+    }
+    this.url = `${https ? 'https' : 'http'}://${webAccess.domainName ?? this.loadBalancer.loadBalancerDnsName}`;
+
+    // --- the components ---
+    const common = {
+      cluster: this.cluster,
+      storage: this.storage,
+      image,
+      cpuArchitecture: props.cpuArchitecture,
+      baseUrl: this.url,
+      logRetention: props.logRetention,
+    };
+    const withGlobalEnv = (options: AirflowComponentOptions | undefined): AirflowComponentOptions => ({
+      ...options,
+      environment: { ...props.environment, ...options?.environment },
+    });
+    this.apiServer = new AirflowService(this, 'ApiServer', {
+      ...common, ...withGlobalEnv(props.apiServer), component: AirflowComponent.API_SERVER,
+    });
+    this.scheduler = new AirflowService(this, 'Scheduler', {
+      ...common, ...withGlobalEnv(props.scheduler), component: AirflowComponent.SCHEDULER,
+    });
+    this.dagProcessor = new AirflowService(this, 'DagProcessor', {
+      ...common, ...withGlobalEnv(props.dagProcessor), component: AirflowComponent.DAG_PROCESSOR,
+    });
+    this.triggerer = new AirflowService(this, 'Triggerer', {
+      ...common, ...withGlobalEnv(props.triggerer), component: AirflowComponent.TRIGGERER,
+    });
+    const { concurrency, ...workerOptions } = props.workers ?? {};
+    this.workers = new AirflowService(this, 'Workers', {
+      ...common, ...withGlobalEnv(workerOptions), component: AirflowComponent.CELERY_WORKER, workerConcurrency: concurrency,
+    });
+
+    this.targetGroup = this.listener.addTargets('ApiServer', {
+      port: PORTS.apiServer,
+      protocol: elbv2.ApplicationProtocol.HTTP,
+      targets: [this.apiServer.service.loadBalancerTarget({ containerName: AirflowComponent.API_SERVER.name, containerPort: PORTS.apiServer })],
+      healthCheck: {
+        // Unauthenticated and database-free: the api-server is up. (`/api/v2/monitor/health`
+        // answers 200 even when the scheduler is down, and the load balancer must not replace
+        // api-servers because of that anyway.)
+        path: '/api/v2/version',
+        healthyHttpCodes: '200',
+        interval: Duration.seconds(30),
+        timeout: Duration.seconds(10),
+        healthyThresholdCount: 2,
+        unhealthyThresholdCount: 5,
+      },
+      deregistrationDelay: Duration.seconds(DEFAULTS.deregistrationDelaySeconds),
+    });
+
+    // --- who talks to whom ---
+    // Workers call the Execution API (through Service Connect, on the api-server's port).
+    this.apiServer.connections.allowFrom(this.workers, ec2.Port.tcp(PORTS.apiServer), 'Celery workers to the Execution API');
+    // The api-server reads live task logs from the workers' and the triggerer's log servers.
+    this.workers.connections.allowFrom(this.apiServer, ec2.Port.tcp(PORTS.workerLogs), 'api-server reads live task logs');
+    this.triggerer.connections.allowFrom(this.apiServer, ec2.Port.tcp(PORTS.triggererLogs), 'api-server reads live trigger logs');
+
+    // --- migrations: once per deployment, before any component is updated ---
+    this.migration = new AirflowDatabaseMigration(this, 'Migration', {
+      cluster: this.cluster,
+      storage: this.storage,
+      image,
+      cpuArchitecture: props.cpuArchitecture,
+      adminUsername: props.adminUsername,
+      environment: props.environment,
+      logRetention: props.logRetention,
+    });
+    for (const component of [this.apiServer, this.scheduler, this.dagProcessor, this.triggerer, this.workers]) {
+      component.service.node.addDependency(this.migration.resource);
+    }
+  }
+
+  /** Every component service, in a stable order. */
+  public get services(): AirflowService[] {
+    return [this.apiServer, this.scheduler, this.dagProcessor, this.triggerer, this.workers];
+  }
+}
+
+const IPV4_CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/;
+
+function validate(webAccess: WebAccess): void {
+  const problems = new Problems();
+  for (const cidr of webAccess.allowedCidrs ?? []) {
+    if (Token.isUnresolved(cidr)) continue;
+    if (!IPV4_CIDR.test(cidr)) {
+      problems.add(`webAccess.allowedCidrs entry '${cidr}' is not an IPv4 CIDR range; write it like '203.0.113.0/24' (a single address is '203.0.113.7/32')`);
+    }
+  }
+  if (webAccess.allowedCidrs !== undefined && webAccess.allowedCidrs.length === 0) {
+    problems.add('webAccess.allowedCidrs is an empty list, which would let nobody in; omit it for the default, or list the ranges that may reach Airflow');
+  }
+  const domain = webAccess.domainName;
+  if (domain !== undefined && !Token.isUnresolved(domain) && !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i.test(domain)) {
+    problems.add(`webAccess.domainName ('${domain}') is not a domain name; pass the bare host name such as 'airflow.example.com' (no scheme, no path)`);
+  }
+  problems.throwIfAny('AirflowOnEcs');
+}

@@ -1,0 +1,199 @@
+import * as path from 'path';
+import { Annotations, CustomResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct } from 'constructs';
+import { AirflowImage } from '../common/airflow-image';
+import { managedEnvironmentNames, sharedEnvironment, sharedSecrets } from '../private/config';
+import { DEFAULTS, PORTS } from '../private/defaults';
+import { BOOTSTRAP_ENV, BOOTSTRAP_SCRIPT } from '../private/runtime-commands';
+import { checkFargateSize, Problems } from '../private/validation';
+import { AirflowStorage } from '../storage/airflow-storage';
+
+/**
+ * Properties of an `AirflowDatabaseMigration`.
+ */
+export interface AirflowDatabaseMigrationProps {
+  /** The ECS cluster the migration task runs in. */
+  readonly cluster: ecs.ICluster;
+
+  /** The storage whose database is migrated. */
+  readonly storage: AirflowStorage;
+
+  /**
+   * The image; use the same image as the components.
+   *
+   * @default AirflowImage.official(AirflowVersion.V3_1_8)
+   */
+  readonly image?: AirflowImage;
+
+  /**
+   * The CPU architecture of the task.
+   *
+   * @default ecs.CpuArchitecture.ARM64
+   */
+  readonly cpuArchitecture?: ecs.CpuArchitecture;
+
+  /**
+   * The Airflow admin user created on the first migration (password: `storage.adminPasswordSecret`).
+   *
+   * @default 'admin'
+   */
+  readonly adminUsername?: string;
+
+  /**
+   * The admin user's email address.
+   *
+   * @default 'admin@example.com'
+   */
+  readonly adminEmail?: string;
+
+  /**
+   * Extra environment variables, for example the ones given to every component.
+   *
+   * @default - none
+   */
+  readonly environment?: { [name: string]: string };
+
+  /**
+   * Subnets of the migration task.
+   *
+   * @default - the VPC's private subnets with egress
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+
+  /**
+   * How long the deployment waits for the migration to finish before it fails.
+   *
+   * @default Duration.minutes(30)
+   */
+  readonly timeout?: Duration;
+
+  /**
+   * How long the migration task's logs are kept.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * Runs `airflow db migrate` (and creates the admin user if missing) as a one-off Fargate task,
+ * once per deployment that changes the task (a new image, version or configuration), and waits
+ * for it: a failed migration fails the deployment, before any service is updated. It is the
+ * ECS counterpart of the Helm chart's migration job.
+ */
+export class AirflowDatabaseMigration extends Construct implements ec2.IConnectable {
+  /** The migration task definition; run it by hand with `aws ecs run-task` if you need to. */
+  public readonly taskDefinition: ecs.FargateTaskDefinition;
+  /** The migration container. */
+  public readonly container: ecs.ContainerDefinition;
+  /** The migration task's logs. */
+  public readonly logGroup: logs.ILogGroup;
+  /** The migration task's security group. */
+  public readonly securityGroup: ec2.ISecurityGroup;
+  /** Network access of the migration task. */
+  public readonly connections: ec2.Connections;
+  /** The custom resource that runs the task; services that must start after it depend on it. */
+  public readonly resource: CustomResource;
+
+  constructor(scope: Construct, id: string, props: AirflowDatabaseMigrationProps) {
+    super(scope, id);
+    const architecture = props.cpuArchitecture ?? ecs.CpuArchitecture.ARM64;
+    const image = props.image ?? AirflowImage.official();
+    const env = {
+      ...sharedEnvironment({ storage: props.storage, executionApiServerUrl: `http://localhost:${PORTS.apiServer}/execution/` }),
+      [BOOTSTRAP_ENV.adminUsername]: props.adminUsername ?? DEFAULTS.adminUsername,
+      [BOOTSTRAP_ENV.adminEmail]: props.adminEmail ?? 'admin@example.com',
+    };
+    const secrets = {
+      ...sharedSecrets(props.storage),
+      [BOOTSTRAP_ENV.adminPassword]: ecs.Secret.fromSecretsManager(props.storage.adminPasswordSecret),
+    };
+    const problems = new Problems();
+    checkFargateSize(problems, 'migration', DEFAULTS.migration.cpu, DEFAULTS.migration.memoryLimitMiB);
+    const managed = managedEnvironmentNames(env, secrets);
+    for (const name of Object.keys(props.environment ?? {})) {
+      if (managed.has(name)) {
+        problems.add(`environment.${name} is managed by cdk-airflow-ecs; remove it and use the construct's options instead`);
+      }
+    }
+    if (props.adminUsername !== undefined && !/^[A-Za-z0-9_.@-]{1,64}$/.test(props.adminUsername)) {
+      problems.add(`adminUsername ('${props.adminUsername}') must be 1–64 letters, digits or _ . @ -`);
+    }
+    if (props.adminEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(props.adminEmail)) {
+      problems.add(`adminEmail ('${props.adminEmail}') is not an email address; pass one such as 'airflow-admin@example.com'`);
+    }
+    problems.throwIfAny('AirflowDatabaseMigration');
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? DEFAULTS.logRetentionDays as logs.RetentionDays,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
+      cpu: DEFAULTS.migration.cpu,
+      memoryLimitMiB: DEFAULTS.migration.memoryLimitMiB,
+      runtimePlatform: { cpuArchitecture: architecture, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
+    });
+    this.container = this.taskDefinition.addContainer('Migrate', {
+      containerName: 'migrate',
+      image: image.bind(architecture),
+      command: ['bash', '-c', BOOTSTRAP_SCRIPT],
+      environment: { ...(props.environment ?? {}), ...env },
+      secrets,
+      logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'migrate' }),
+      essential: true,
+    });
+
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.cluster.vpc,
+      description: 'Airflow database migration task',
+      allowAllOutbound: true,
+    });
+    this.connections = new ec2.Connections({ securityGroups: [this.securityGroup] });
+    // Tasks may open any outbound connection (image pulls, AWS APIs, whatever DAGs call), so the
+    // egress halves of the rules below are already covered.
+    Annotations.of(this.securityGroup).acknowledgeWarning('@aws-cdk/aws-ec2:ipv4IgnoreEgressRule', 'outbound traffic is allowed to anywhere');
+    this.connections.allowTo(props.storage.database, ec2.Port.tcp(PORTS.postgres), 'Airflow migration task to the metadata database');
+
+    const code = lambda.Code.fromAsset(path.join(__dirname, '..', '..', 'assets', 'migration-runner'));
+    const fnProps = {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      code,
+      timeout: Duration.seconds(30),
+      memorySize: 256,
+    };
+    const onEvent = new lambda.Function(this, 'OnEvent', { ...fnProps, handler: 'index.onEvent', description: 'Starts the Airflow database migration task' });
+    const isComplete = new lambda.Function(this, 'IsComplete', { ...fnProps, handler: 'index.isComplete', description: 'Waits for the Airflow database migration task' });
+    this.taskDefinition.grantRun(onEvent);
+    isComplete.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['ecs:DescribeTasks'],
+      resources: [Stack.of(this).formatArn({ service: 'ecs', resource: 'task', resourceName: `${props.cluster.clusterName}/*` })],
+    }));
+
+    const provider = new cr.Provider(this, 'Provider', {
+      onEventHandler: onEvent,
+      isCompleteHandler: isComplete,
+      queryInterval: Duration.seconds(15),
+      totalTimeout: props.timeout ?? Duration.minutes(DEFAULTS.migrationTimeoutMinutes),
+    });
+    const subnets = props.cluster.vpc.selectSubnets(props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS });
+    this.resource = new CustomResource(this, 'Run', {
+      serviceToken: provider.serviceToken,
+      resourceType: 'Custom::AirflowDatabaseMigration',
+      properties: {
+        ClusterArn: props.cluster.clusterArn,
+        // A new task definition revision (image, version, configuration) runs the migration again.
+        TaskDefinitionArn: this.taskDefinition.taskDefinitionArn,
+        Subnets: subnets.subnetIds,
+        SecurityGroups: [this.securityGroup.securityGroupId],
+        LogGroupName: this.logGroup.logGroupName,
+      },
+    });
+  }
+}

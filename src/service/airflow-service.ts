@@ -1,0 +1,319 @@
+import { Annotations, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { AirflowComponent } from '../common/airflow-component';
+import { AirflowImage } from '../common/airflow-image';
+import { componentSpec } from '../private/components';
+import { managedEnvironmentNames, sharedEnvironment, sharedSecrets } from '../private/config';
+import { DEFAULTS, PORTS } from '../private/defaults';
+import { checkCount, checkFargateSize, isConcrete, Problems } from '../private/validation';
+import { AirflowStorage } from '../storage/airflow-storage';
+
+/**
+ * Size and count of one Airflow component.
+ */
+export interface AirflowComponentOptions {
+  /**
+   * Task CPU units (1024 = 1 vCPU). Must form a valid Fargate pair with `memoryLimitMiB`.
+   *
+   * @default - api-server, scheduler and dag-processor 1024; triggerer 512; workers 1024
+   */
+  readonly cpu?: number;
+
+  /**
+   * Task memory in MiB. Must form a valid Fargate pair with `cpu`.
+   *
+   * @default - api-server, scheduler and dag-processor 2048; triggerer 1024; workers 3072
+   */
+  readonly memoryLimitMiB?: number;
+
+  /**
+   * Number of tasks.
+   *
+   * @default 1
+   */
+  readonly desiredCount?: number;
+
+  /**
+   * Extra environment variables for this component, for example
+   * `{ AIRFLOW__CORE__PARALLELISM: '64' }`. Variables the library manages cannot be set here
+   * (synth fails with the option that sets them instead). Never put secrets here: they would be
+   * stored in the template in plain text.
+   *
+   * @default - none
+   */
+  readonly environment?: { [name: string]: string };
+}
+
+/**
+ * Options of the Celery workers.
+ */
+export interface AirflowWorkerOptions extends AirflowComponentOptions {
+  /**
+   * Tasks one worker runs at the same time (`[celery] worker_concurrency`). Each running task is
+   * a Python process of 150–300 MiB, so keep `memoryLimitMiB / concurrency` above 300.
+   *
+   * @default 8
+   */
+  readonly concurrency?: number;
+}
+
+/**
+ * Properties of an `AirflowService`.
+ */
+export interface AirflowServiceProps extends AirflowComponentOptions {
+  /** The ECS cluster to run in. Its VPC must be the storage's VPC. */
+  readonly cluster: ecs.ICluster;
+
+  /** The storage: database, broker, log bucket and shared secrets. */
+  readonly storage: AirflowStorage;
+
+  /** Which Airflow component this service runs. */
+  readonly component: AirflowComponent;
+
+  /**
+   * The image.
+   *
+   * @default AirflowImage.official(AirflowVersion.V3_1_8)
+   */
+  readonly image?: AirflowImage;
+
+  /**
+   * The CPU architecture of the tasks. ARM64 (Graviton) costs about 20% less than X86_64 for
+   * the same size; the official image is built for both.
+   *
+   * @default ecs.CpuArchitecture.ARM64
+   */
+  readonly cpuArchitecture?: ecs.CpuArchitecture;
+
+  /**
+   * The URL of the api-server's Execution API, which Celery workers call to run tasks.
+   *
+   * @default - `http://airflow-api-server:8080/execution/` when the cluster has a default Cloud
+   * Map namespace (ECS Service Connect), else `http://localhost:8080/execution/`
+   */
+  readonly executionApiServerUrl?: string;
+
+  /**
+   * The URL users reach the api-server at (`[api] base_url`).
+   *
+   * @default - not set
+   */
+  readonly baseUrl?: string;
+
+  /**
+   * Tasks one Celery worker runs at the same time; only for `AirflowComponent.CELERY_WORKER`.
+   *
+   * @default 8
+   */
+  readonly workerConcurrency?: number;
+
+  /**
+   * How long the component's container logs are kept in CloudWatch Logs.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Run `airflow db check-migrations` before the component starts, so it never runs against a
+   * database whose schema is older than its code.
+   *
+   * @default true
+   */
+  readonly waitForMigrations?: boolean;
+
+  /**
+   * Subnets of the tasks.
+   *
+   * @default - the VPC's private subnets with egress
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+
+  /**
+   * How long ECS ignores failing load balancer health checks after a task starts; only for a
+   * load-balanced service. Airflow needs minutes to start: an image pull, the database check
+   * and the migration wait come first.
+   *
+   * @default - 480 seconds for the api-server, not set for other components
+   */
+  readonly healthCheckGracePeriod?: Duration;
+}
+
+/**
+ * One Airflow component as one ECS Fargate service: its own task definition, task role,
+ * execution role, security group, log group, container health check and deployment circuit
+ * breaker with rollback. Every component gets the same shared configuration and secrets.
+ */
+export class AirflowService extends Construct implements ec2.IConnectable {
+  /** The ECS service. */
+  public readonly service: ecs.FargateService;
+  /** The task definition. */
+  public readonly taskDefinition: ecs.FargateTaskDefinition;
+  /** The Airflow container. */
+  public readonly container: ecs.ContainerDefinition;
+  /** The init container that waits for database migrations, if any. */
+  public readonly migrationWaitContainer?: ecs.ContainerDefinition;
+  /** The container logs. */
+  public readonly logGroup: logs.ILogGroup;
+  /** The tasks' security group. */
+  public readonly securityGroup: ec2.ISecurityGroup;
+  /** Network access to the tasks. */
+  public readonly connections: ec2.Connections;
+  /** The component this service runs. */
+  public readonly component: AirflowComponent;
+
+  constructor(scope: Construct, id: string, props: AirflowServiceProps) {
+    super(scope, id);
+    const spec = componentSpec(props.component);
+    this.component = props.component;
+    const cpu = props.cpu ?? spec.defaults.cpu;
+    const memoryLimitMiB = props.memoryLimitMiB ?? spec.defaults.memoryLimitMiB;
+    const isWorker = props.component === AirflowComponent.CELERY_WORKER;
+    const isApiServer = props.component === AirflowComponent.API_SERVER;
+    const architecture = props.cpuArchitecture ?? ecs.CpuArchitecture.ARM64;
+    const image = props.image ?? AirflowImage.official();
+    const namespace = props.cluster.defaultCloudMapNamespace;
+
+    const env = {
+      ...sharedEnvironment({
+        storage: props.storage,
+        executionApiServerUrl: props.executionApiServerUrl ?? (namespace
+          ? `http://${DEFAULTS.apiServerDnsName}:${PORTS.apiServer}/execution/`
+          : `http://localhost:${PORTS.apiServer}/execution/`),
+        baseUrl: props.baseUrl,
+      }),
+      ...spec.environment,
+      ...(isWorker ? { AIRFLOW__CELERY__WORKER_CONCURRENCY: `${props.workerConcurrency ?? DEFAULTS.workers.concurrency}` } : {}),
+    };
+    const secrets = sharedSecrets(props.storage);
+
+    const problems = new Problems();
+    const prop = spec.prop;
+    checkFargateSize(problems, prop, cpu, memoryLimitMiB);
+    checkCount(problems, `${prop}.desiredCount`, props.desiredCount, 0);
+    checkUserEnvironment(problems, `${prop}.environment`, props.environment, managedEnvironmentNames(env, secrets));
+    if (props.workerConcurrency !== undefined && !isWorker) {
+      problems.add(`workerConcurrency (${props.workerConcurrency}) is only for AirflowComponent.CELERY_WORKER, not ${props.component.name}; remove it`);
+    }
+    checkCount(problems, 'workers.concurrency', props.workerConcurrency, 1);
+    if (props.healthCheckGracePeriod && !isApiServer) {
+      problems.add(`healthCheckGracePeriod is only for the load-balanced api-server, not ${props.component.name}; remove it (container health checks use their own start period)`);
+    }
+    if (props.healthCheckGracePeriod && !props.healthCheckGracePeriod.isUnresolved()) {
+      const seconds = props.healthCheckGracePeriod.toSeconds();
+      if (seconds < 300 || seconds > 600) {
+        problems.add(`apiServer healthCheckGracePeriod (${seconds} s) must be between 300 and 600 seconds: Airflow's api-server needs minutes to start, and the load balancer must not kill it first`);
+      }
+    }
+    if (isWorker && isConcrete(props.workerConcurrency) && isConcrete(memoryLimitMiB) && memoryLimitMiB / props.workerConcurrency < 256) {
+      problems.add(`workers.concurrency (${props.workerConcurrency}) is too high for workers.memoryLimitMiB (${memoryLimitMiB}): each running task needs 150–300 MiB; lower concurrency to ${Math.max(1, Math.floor(memoryLimitMiB / 300))} or raise memoryLimitMiB`);
+    }
+    problems.throwIfAny(`AirflowService ${props.component.name}`);
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? DEFAULTS.logRetentionDays as logs.RetentionDays,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
+      cpu,
+      memoryLimitMiB,
+      runtimePlatform: {
+        cpuArchitecture: architecture,
+        operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
+      },
+    });
+    const containerImage = image.bind(architecture);
+    const allEnv = { ...env, ...(props.environment ?? {}) };
+
+    this.container = this.taskDefinition.addContainer('Airflow', {
+      containerName: props.component.name,
+      image: containerImage,
+      command: spec.command,
+      environment: allEnv,
+      secrets,
+      healthCheck: spec.healthCheck,
+      portMappings: spec.ports.map(p => ({ name: p.name, containerPort: p.port, protocol: ecs.Protocol.TCP })),
+      logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: props.component.name }),
+      essential: true,
+      // Celery finishes running tasks on SIGTERM (warm shutdown); 120 s is Fargate's maximum.
+      stopTimeout: isWorker ? Duration.seconds(120) : undefined,
+    });
+
+    if (props.waitForMigrations ?? true) {
+      this.migrationWaitContainer = this.taskDefinition.addContainer('WaitForMigrations', {
+        containerName: 'wait-for-migrations',
+        image: containerImage,
+        command: ['db', 'check-migrations', '--migration-wait-timeout', `${DEFAULTS.migrationWaitTimeoutSeconds}`],
+        environment: allEnv,
+        secrets,
+        logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'wait-for-migrations' }),
+        essential: false,
+      });
+      this.container.addContainerDependencies({
+        container: this.migrationWaitContainer,
+        condition: ecs.ContainerDependencyCondition.SUCCESS,
+      });
+    }
+
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.cluster.vpc,
+      description: `Airflow ${props.component.name} tasks`,
+      allowAllOutbound: true,
+    });
+
+    this.service = new ecs.FargateService(this, 'Service', {
+      cluster: props.cluster,
+      taskDefinition: this.taskDefinition,
+      desiredCount: props.desiredCount ?? spec.defaults.desiredCount,
+      securityGroups: [this.securityGroup],
+      vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      assignPublicIp: false,
+      platformVersion: ecs.FargatePlatformVersion.LATEST,
+      circuitBreaker: { enable: true, rollback: true },
+      minHealthyPercent: 100,
+      maxHealthyPercent: 200,
+      enableECSManagedTags: true,
+      propagateTags: ecs.PropagatedTagSource.SERVICE,
+      healthCheckGracePeriod: isApiServer
+        ? props.healthCheckGracePeriod ?? Duration.seconds(DEFAULTS.healthCheckGracePeriodSeconds)
+        : undefined,
+      serviceConnectConfiguration: namespace
+        ? {
+          namespace: namespace.namespaceName,
+          services: isApiServer
+            ? [{ portMappingName: 'api', dnsName: DEFAULTS.apiServerDnsName, port: PORTS.apiServer }]
+            : undefined,
+        }
+        : undefined,
+    });
+    this.connections = this.service.connections;
+    // Tasks may open any outbound connection (image pulls, AWS APIs, whatever DAGs call), so the
+    // egress halves of the rules below are already covered.
+    Annotations.of(this.securityGroup).acknowledgeWarning('@aws-cdk/aws-ec2:ipv4IgnoreEgressRule', 'outbound traffic is allowed to anywhere');
+
+    // Reach the database and (for Celery users) the broker. `allowTo` puts both rules in this
+    // stack, so a storage stack never refers to the services that use it.
+    this.connections.allowTo(props.storage.database, ec2.Port.tcp(PORTS.postgres), `Airflow ${props.component.name} to the metadata database`);
+    if (spec.usesBroker) {
+      this.connections.allowTo(props.storage.brokerConnections, ec2.Port.tcp(PORTS.valkey), `Airflow ${props.component.name} to the Celery broker`);
+    }
+
+    if (isApiServer) {
+      props.storage.logBucket.grantRead(this.taskDefinition.taskRole);
+    } else {
+      props.storage.logBucket.grantReadWrite(this.taskDefinition.taskRole);
+    }
+  }
+}
+
+function checkUserEnvironment(problems: Problems, prop: string, env: { [name: string]: string } | undefined, managed: Set<string>): void {
+  for (const name of Object.keys(env ?? {})) {
+    if (managed.has(name)) {
+      problems.add(`${prop}.${name} is managed by cdk-airflow-ecs (setting it would break the shared configuration every component needs); remove it and use the construct's options instead`);
+    }
+  }
+}

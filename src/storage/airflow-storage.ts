@@ -1,0 +1,388 @@
+import { Annotations, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elasticache from 'aws-cdk-lib/aws-elasticache';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { DEFAULTS, PORTS } from '../private/defaults';
+import { checkCount, isConcrete, Problems } from '../private/validation';
+
+/**
+ * Options for the Airflow metadata database (RDS PostgreSQL).
+ */
+export interface AirflowDatabaseOptions {
+  /**
+   * The instance class.
+   *
+   * @default - db.t4g.small (2 vCPU burstable, 2 GiB; about 200 connections)
+   */
+  readonly instanceType?: ec2.InstanceType;
+
+  /**
+   * The PostgreSQL engine version. Airflow 3.1 supports PostgreSQL 13 to 17.
+   *
+   * @default - PostgreSQL 17, minor versions upgraded by RDS
+   */
+  readonly engineVersion?: rds.PostgresEngineVersion;
+
+  /**
+   * Run a standby in a second Availability Zone, so the database survives the loss of one AZ
+   * (about twice the instance cost).
+   *
+   * @default false
+   */
+  readonly multiAz?: boolean;
+
+  /**
+   * Initial storage in GiB (gp3, encrypted). Storage grows automatically up to
+   * `maxAllocatedStorageGiB`.
+   *
+   * @default 20
+   */
+  readonly allocatedStorageGiB?: number;
+
+  /**
+   * Upper limit for storage autoscaling, in GiB.
+   *
+   * @default 100
+   */
+  readonly maxAllocatedStorageGiB?: number;
+
+  /**
+   * How long automated backups are kept; at least 7 days.
+   *
+   * @default Duration.days(7)
+   */
+  readonly backupRetention?: Duration;
+
+  /**
+   * What happens to the database when it is removed from the stack or the stack is deleted.
+   * `RemovalPolicy.DESTROY` loses every DAG run, connection and variable.
+   *
+   * @default RemovalPolicy.SNAPSHOT
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * Refuse deletion of the instance until this is turned off.
+   *
+   * @default true
+   */
+  readonly deletionProtection?: boolean;
+
+  /**
+   * The name of the database Airflow uses.
+   *
+   * @default 'airflow'
+   */
+  readonly databaseName?: string;
+
+  /**
+   * Use an existing database instance instead of creating one. Requires `existingSecret`.
+   * Airflow's tasks are allowed in on the instance's port through its security groups.
+   *
+   * @default - a new instance is created
+   */
+  readonly existingInstance?: rds.IDatabaseInstance;
+
+  /**
+   * The credentials for `existingInstance`: a Secrets Manager secret whose JSON has `username`
+   * and `password` fields (the format RDS and CDK use). Any characters are fine in the password;
+   * the containers URL-encode it.
+   *
+   * @default - required with `existingInstance`; generated for a new instance
+   */
+  readonly existingSecret?: secretsmanager.ISecret;
+}
+
+/**
+ * Options for the Celery broker (ElastiCache for Valkey, one shard, TLS and AUTH).
+ */
+export interface AirflowBrokerOptions {
+  /**
+   * The cache node type.
+   *
+   * @default 'cache.t4g.micro'
+   */
+  readonly nodeType?: string;
+
+  /**
+   * The Valkey engine version.
+   *
+   * @default '8.0'
+   */
+  readonly engineVersion?: string;
+
+  /**
+   * Read replicas in other Availability Zones (0–5). With one or more, automatic failover and
+   * Multi-AZ are turned on.
+   *
+   * @default 0
+   */
+  readonly replicas?: number;
+}
+
+/**
+ * Properties of an `AirflowStorage`.
+ */
+export interface AirflowStorageProps {
+  /**
+   * The VPC for the database, the broker and the Airflow tasks.
+   *
+   * @default - a new VPC across 2 Availability Zones with public, private (egress through one
+   * NAT gateway) and isolated subnets
+   */
+  readonly vpc?: ec2.IVpc;
+
+  /**
+   * Subnets for the database and the broker.
+   *
+   * @default - the VPC's isolated subnets if it has any, else its private subnets
+   */
+  readonly dataSubnets?: ec2.SubnetSelection;
+
+  /**
+   * The metadata database.
+   *
+   * @default - see `AirflowDatabaseOptions`
+   */
+  readonly database?: AirflowDatabaseOptions;
+
+  /**
+   * The Celery broker.
+   *
+   * @default - see `AirflowBrokerOptions`
+   */
+  readonly broker?: AirflowBrokerOptions;
+
+  /**
+   * What happens to the log bucket when it is removed from the stack.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly logBucketRemovalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The stateful half of an Airflow deployment: VPC, RDS PostgreSQL metadata database,
+ * ElastiCache Valkey broker, S3 bucket for task logs and the secrets every component shares.
+ *
+ * It has no reference to the services that use it, so it can live in its own stack and the
+ * services' stack can be destroyed and recreated without touching it.
+ */
+export class AirflowStorage extends Construct {
+  /** The VPC. */
+  public readonly vpc: ec2.IVpc;
+  /** The subnets of the database and the broker. */
+  public readonly dataSubnets: ec2.SubnetSelection;
+  /** The metadata database instance. */
+  public readonly database: rds.IDatabaseInstance;
+  /** The database's credentials (`username`, `password`). */
+  public readonly databaseSecret: secretsmanager.ISecret;
+  /** The name of the database Airflow uses. */
+  public readonly databaseName: string;
+  /** The broker: an ElastiCache for Valkey replication group. */
+  public readonly broker: elasticache.CfnReplicationGroup;
+  /** The broker's security group. */
+  public readonly brokerSecurityGroup: ec2.ISecurityGroup;
+  /** Network access to the broker, for `connections.allowTo(storage.brokerConnections, ...)`. */
+  public readonly brokerConnections: ec2.Connections;
+  /** The broker's AUTH token. */
+  public readonly brokerAuthTokenSecret: secretsmanager.ISecret;
+  /** Airflow's Fernet key, which encrypts connections and variables in the database. */
+  public readonly fernetKeySecret: secretsmanager.ISecret;
+  /** The secret that signs the Execution API and REST API tokens (`[api_auth] jwt_secret`). */
+  public readonly jwtSecret: secretsmanager.ISecret;
+  /** The api-server's session and log-server signing key (`[api] secret_key`). */
+  public readonly apiSecretKeySecret: secretsmanager.ISecret;
+  /** The password of the Airflow admin user. */
+  public readonly adminPasswordSecret: secretsmanager.ISecret;
+  /** The bucket that holds task logs (Airflow remote logging). */
+  public readonly logBucket: s3.IBucket;
+
+  constructor(scope: Construct, id: string, props: AirflowStorageProps = {}) {
+    super(scope, id);
+    const db = props.database ?? {};
+    const broker = props.broker ?? {};
+    validate(props);
+
+    this.vpc = props.vpc ?? new ec2.Vpc(this, 'Vpc', {
+      maxAzs: DEFAULTS.vpcMaxAzs,
+      natGateways: DEFAULTS.vpcNatGateways,
+      subnetConfiguration: [
+        { name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
+        { name: 'Private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 20 },
+        { name: 'Data', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
+      ],
+    });
+    this.dataSubnets = props.dataSubnets ?? {
+      subnetType: this.vpc.isolatedSubnets.length > 0 ? ec2.SubnetType.PRIVATE_ISOLATED : ec2.SubnetType.PRIVATE_WITH_EGRESS,
+    };
+
+    // --- shared secrets: generated once by Secrets Manager, only ever referenced by ARN ---
+    this.fernetKeySecret = new secretsmanager.Secret(this, 'FernetKey', {
+      description: 'Airflow Fernet key (43 url-safe base64 characters; the containers add the "=" padding)',
+      generateSecretString: { passwordLength: 43, excludePunctuation: true, includeSpace: false },
+    });
+    this.jwtSecret = new secretsmanager.Secret(this, 'JwtSecret', {
+      description: 'Airflow [api_auth] jwt_secret, shared by every component',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+    });
+    this.apiSecretKeySecret = new secretsmanager.Secret(this, 'ApiSecretKey', {
+      description: 'Airflow [api] secret_key, shared by every component',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+    });
+    this.adminPasswordSecret = new secretsmanager.Secret(this, 'AdminPassword', {
+      description: 'Password of the Airflow admin user',
+      generateSecretString: { passwordLength: 32, excludePunctuation: true, includeSpace: false },
+    });
+    // ElastiCache AUTH tokens allow only a few punctuation characters: letters and digits only.
+    this.brokerAuthTokenSecret = new secretsmanager.Secret(this, 'BrokerAuthToken', {
+      description: 'AUTH token of the Airflow Celery broker (Valkey)',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+    });
+
+    // --- metadata database ---
+    this.databaseName = db.databaseName ?? DEFAULTS.databaseName;
+    if (db.existingInstance) {
+      this.database = db.existingInstance;
+      this.databaseSecret = db.existingSecret!;
+    } else {
+      const secret = new rds.DatabaseSecret(this, 'DatabaseSecret', { username: DEFAULTS.databaseUsername });
+      const instance = new rds.DatabaseInstance(this, 'Database', {
+        engine: rds.DatabaseInstanceEngine.postgres({ version: db.engineVersion ?? rds.PostgresEngineVersion.VER_17 }),
+        instanceType: db.instanceType ?? new ec2.InstanceType(DEFAULTS.databaseInstanceType.replace(/^db\./, '')),
+        vpc: this.vpc,
+        vpcSubnets: this.dataSubnets,
+        credentials: rds.Credentials.fromSecret(secret),
+        databaseName: this.databaseName,
+        multiAz: db.multiAz ?? DEFAULTS.databaseMultiAz,
+        allocatedStorage: db.allocatedStorageGiB ?? DEFAULTS.databaseAllocatedStorageGiB,
+        maxAllocatedStorage: db.maxAllocatedStorageGiB ?? DEFAULTS.databaseMaxAllocatedStorageGiB,
+        storageType: rds.StorageType.GP3,
+        storageEncrypted: true,
+        backupRetention: db.backupRetention ?? Duration.days(DEFAULTS.databaseBackupRetentionDays),
+        deletionProtection: db.deletionProtection ?? DEFAULTS.databaseDeletionProtection,
+        removalPolicy: db.removalPolicy ?? RemovalPolicy.SNAPSHOT,
+        autoMinorVersionUpgrade: true,
+        publiclyAccessible: false,
+        enablePerformanceInsights: true,
+        cloudwatchLogsExports: ['postgresql', 'upgrade'],
+        copyTagsToSnapshot: true,
+        parameters: {
+          // Refuse unencrypted connections; the containers connect with sslmode=require.
+          'rds.force_ssl': '1',
+        },
+      });
+      this.database = instance;
+      this.databaseSecret = instance.secret!;
+    }
+    if (db.removalPolicy === RemovalPolicy.DESTROY) {
+      Annotations.of(this).addWarningV2('cdk-airflow-ecs:Storage.databaseDestroy',
+        'database.removalPolicy is RemovalPolicy.DESTROY: deleting the stack deletes the metadata database and every DAG run, connection and variable in it without a snapshot; use RemovalPolicy.SNAPSHOT (the default) for anything you would miss');
+    }
+
+    // --- Celery broker: Valkey replication group with one shard (not Serverless: Celery cannot
+    // use cluster mode), TLS required, AUTH token ---
+    const brokerSg = new ec2.SecurityGroup(this, 'BrokerSecurityGroup', {
+      vpc: this.vpc,
+      description: 'Airflow Celery broker (Valkey); ingress only from the Airflow tasks that use it',
+      allowAllOutbound: false,
+    });
+    this.brokerSecurityGroup = brokerSg;
+    this.brokerConnections = new ec2.Connections({
+      securityGroups: [brokerSg],
+      defaultPort: ec2.Port.tcp(PORTS.valkey),
+    });
+    const subnetIds = this.vpc.selectSubnets(this.dataSubnets).subnetIds;
+    const brokerSubnets = new elasticache.CfnSubnetGroup(this, 'BrokerSubnets', {
+      description: 'Airflow Celery broker subnets',
+      subnetIds,
+    });
+    const replicas = broker.replicas ?? DEFAULTS.brokerReplicas;
+    this.broker = new elasticache.CfnReplicationGroup(this, 'Broker', {
+      replicationGroupDescription: 'Airflow Celery broker',
+      engine: 'valkey',
+      engineVersion: broker.engineVersion ?? DEFAULTS.brokerEngineVersion,
+      cacheNodeType: broker.nodeType ?? DEFAULTS.brokerNodeType,
+      numNodeGroups: 1,
+      replicasPerNodeGroup: replicas,
+      automaticFailoverEnabled: replicas > 0,
+      multiAzEnabled: replicas > 0,
+      port: PORTS.valkey,
+      transitEncryptionEnabled: true,
+      transitEncryptionMode: 'required',
+      atRestEncryptionEnabled: true,
+      // A dynamic reference: CloudFormation resolves it at deploy time; the template holds only the ARN.
+      authToken: this.brokerAuthTokenSecret.secretValue.unsafeUnwrap(),
+      cacheSubnetGroupName: brokerSubnets.ref,
+      securityGroupIds: [brokerSg.securityGroupId],
+      autoMinorVersionUpgrade: true,
+      snapshotRetentionLimit: 1,
+    });
+
+    // --- task logs: workers are ephemeral (and on Spot), so logs go to S3 ---
+    this.logBucket = new s3.Bucket(this, 'LogBucket', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      removalPolicy: props.logBucketRemovalPolicy ?? RemovalPolicy.RETAIN,
+      autoDeleteObjects: false,
+    });
+  }
+
+  /** The broker's hostname (primary endpoint). */
+  public get brokerEndpointAddress(): string {
+    return this.broker.attrPrimaryEndPointAddress;
+  }
+
+  /** The stack this storage lives in. */
+  public get stack(): Stack {
+    return Stack.of(this);
+  }
+}
+
+function validate(props: AirflowStorageProps): void {
+  const problems = new Problems();
+  const db = props.database ?? {};
+  if (db.existingInstance && !db.existingSecret) {
+    problems.add('database.existingInstance is set without database.existingSecret; pass the Secrets Manager secret with the instance\'s `username` and `password`');
+  }
+  if (db.existingSecret && !db.existingInstance) {
+    problems.add('database.existingSecret is set without database.existingInstance; the secret is only used for an existing instance (a new instance gets a generated secret), so pass both or neither');
+  }
+  if (db.existingInstance) {
+    const ignored = (['instanceType', 'engineVersion', 'multiAz', 'allocatedStorageGiB', 'maxAllocatedStorageGiB', 'backupRetention', 'removalPolicy', 'deletionProtection'] as const)
+      .filter(k => db[k] !== undefined);
+    if (ignored.length > 0) {
+      problems.add(`database.${ignored.join(', database.')} cannot be combined with database.existingInstance (those settings belong to the existing instance); remove them or let the library create the instance`);
+    }
+  }
+  const backupDays = db.backupRetention && !db.backupRetention.isUnresolved() ? db.backupRetention.toDays({ integral: false }) : undefined;
+  if (backupDays !== undefined && backupDays < DEFAULTS.databaseBackupRetentionDays) {
+    problems.add(`database.backupRetention (${backupDays} days) is below ${DEFAULTS.databaseBackupRetentionDays} days; keep at least Duration.days(7) so a bad migration or deletion can be undone`);
+  }
+  if (isConcrete(db.allocatedStorageGiB) && (db.allocatedStorageGiB < 20 || db.allocatedStorageGiB > 65536)) {
+    problems.add(`database.allocatedStorageGiB (${db.allocatedStorageGiB}) must be between 20 and 65536 (gp3)`);
+  }
+  if (isConcrete(db.allocatedStorageGiB) && isConcrete(db.maxAllocatedStorageGiB) && db.maxAllocatedStorageGiB < db.allocatedStorageGiB) {
+    problems.add(`database.maxAllocatedStorageGiB (${db.maxAllocatedStorageGiB}) must be >= database.allocatedStorageGiB (${db.allocatedStorageGiB}); raise maxAllocatedStorageGiB`);
+  }
+  if (db.databaseName !== undefined && !Token.isUnresolved(db.databaseName) && !/^[A-Za-z][A-Za-z0-9_]{0,62}$/.test(db.databaseName)) {
+    problems.add(`database.databaseName ('${db.databaseName}') must start with a letter and contain only letters, digits and underscores (at most 63 characters): SQLAlchemy 1.4, which Airflow 3.1 uses, cannot read other characters from a database URL; rename the database`);
+  }
+  const broker = props.broker ?? {};
+  checkCount(problems, 'broker.replicas', broker.replicas, 0);
+  if (isConcrete(broker.replicas) && broker.replicas > 5) {
+    problems.add(`broker.replicas (${broker.replicas}) must be between 0 and 5 (ElastiCache allows at most 5 replicas per shard)`);
+  }
+  if (broker.engineVersion !== undefined && !/^(7\.2|8\.\d+)$/.test(broker.engineVersion)) {
+    problems.add(`broker.engineVersion ('${broker.engineVersion}') is not a Valkey version ElastiCache runs; use '8.0', '8.1' or '7.2'`);
+  }
+  if (broker.nodeType !== undefined && !/^cache\.[a-z0-9]+\.[a-z0-9]+$/.test(broker.nodeType)) {
+    problems.add(`broker.nodeType ('${broker.nodeType}') is not a cache node type; use a name such as 'cache.t4g.micro' or 'cache.m7g.large'`);
+  }
+  problems.throwIfAny('AirflowStorage');
+}

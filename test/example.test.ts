@@ -1,0 +1,43 @@
+/**
+ * The README's main job: the basic example synthesizes with the real CDK CLI, without AWS
+ * credentials, into two stacks with the five components, and the summary reports them.
+ */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { summarize } from '../scripts/summarize-assembly';
+
+const exampleDir = path.join(__dirname, '..', 'examples', 'basic');
+const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-airflow-ecs-example-'));
+
+beforeAll(() => {
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('AWS_')) delete env[k];
+  execFileSync(path.join(__dirname, '..', 'node_modules', '.bin', 'cdk'),
+    ['synth', '--quiet', '--no-notices', '--no-version-reporting', '--output', outdir],
+    { cwd: exampleDir, env: { ...env, AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent' }, stdio: 'pipe' });
+}, 300_000);
+
+afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
+
+test('examples/basic synthesizes a storage stack and a services stack', () => {
+  const summary = summarize(outdir);
+  expect(summary.stacks.map(s => s.name)).toEqual(['AirflowStorage', 'AirflowServices']);
+  const storage = summary.stacks[0].byType;
+  expect(storage['AWS::RDS::DBInstance']).toBe(1);
+  expect(storage['AWS::ElastiCache::ReplicationGroup']).toBe(1);
+  expect(storage['AWS::ECS::Service']).toBeUndefined();
+  expect(summary.stacks[1].byType['AWS::ECS::Service']).toBe(5);
+});
+
+test('the summary lists each component with CPU, memory, architecture and count', () => {
+  const summary = summarize(outdir);
+  expect(summary.components.map(c => [c.component, c.cpu, c.memoryMiB, c.architecture, c.desiredCount])).toEqual([
+    ['api-server', '1024', '2048', 'ARM64', '1'],
+    ['scheduler', '1024', '2048', 'ARM64', '1'],
+    ['dag-processor', '1024', '2048', 'ARM64', '1'],
+    ['triggerer', '512', '1024', 'ARM64', '1'],
+    ['celery-worker', '1024', '3072', 'ARM64', '2'],
+  ]);
+});

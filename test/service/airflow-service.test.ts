@@ -1,0 +1,96 @@
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import { AirflowComponent, AirflowOnEcs, AirflowOnEcsProps, AirflowService, AirflowServiceProps, AirflowStorage } from '../../src';
+import { envOf, taskDefinitions } from '../util';
+
+function alone(props: Partial<AirflowServiceProps> & { component: AirflowComponent }): { stack: Stack; service: AirflowService; template: Template } {
+  const stack = new Stack(new App(), 'S');
+  const storage = new AirflowStorage(stack, 'Storage');
+  const cluster = new ecs.Cluster(stack, 'Cluster', { vpc: storage.vpc });
+  const service = new AirflowService(stack, 'Component', { cluster, storage, ...props });
+  return { stack, service, template: Template.fromStack(stack) };
+}
+
+describe('AirflowService used alone', () => {
+  test('runs one component on a cluster of your own, with the shared configuration', () => {
+    const { template, service } = alone({ component: AirflowComponent.SCHEDULER });
+    template.resourceCountIs('AWS::ECS::Service', 1);
+    const td = taskDefinitions(template).scheduler;
+    const env = envOf(td.containers.find(c => c.Name === 'scheduler')!);
+    expect(env.AIRFLOW__CORE__EXECUTOR).toBe('CeleryExecutor');
+    expect(env.AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_CMD).toMatch(/^python3 -c /);
+    // without a Cloud Map namespace there is no Service Connect name to use
+    expect(env.AIRFLOW__CORE__EXECUTION_API_SERVER_URL).toBe('http://localhost:8080/execution/');
+    template.hasResourceProperties('AWS::ECS::Service', { ServiceConnectConfiguration: Match.absent() });
+    expect(service.component).toBe(AirflowComponent.SCHEDULER);
+  });
+
+  test('worker: warm shutdown settings and the 120 s stop timeout', () => {
+    const { template } = alone({ component: AirflowComponent.CELERY_WORKER });
+    const worker = taskDefinitions(template)['celery-worker'].containers.find(c => c.Name === 'celery-worker')!;
+    expect(worker.StopTimeout).toBe(120);
+    expect(envOf(worker).DUMB_INIT_SETSID).toBe('0');
+    expect(worker.PortMappings).toEqual([expect.objectContaining({ ContainerPort: 8793 })]);
+  });
+
+  test('waitForMigrations: false leaves out the init container', () => {
+    const { template } = alone({ component: AirflowComponent.TRIGGERER, waitForMigrations: false });
+    const td = taskDefinitions(template).triggerer;
+    expect(td.containers.map(c => c.Name)).toEqual(['triggerer']);
+    expect(td.containers[0].DependsOn).toBeUndefined();
+  });
+
+  test('the api-server can only read the log bucket; workers can write to it', () => {
+    const api = alone({ component: AirflowComponent.API_SERVER }).template;
+    const apiActions = JSON.stringify(api.findResources('AWS::IAM::Policy'));
+    expect(apiActions).toContain('s3:GetObject*');
+    expect(apiActions).not.toContain('s3:PutObject');
+    const worker = alone({ component: AirflowComponent.CELERY_WORKER }).template;
+    expect(JSON.stringify(worker.findResources('AWS::IAM::Policy'))).toContain('s3:PutObject');
+  });
+
+  test('healthCheckGracePeriod is applied to the api-server', () => {
+    const { template } = alone({ component: AirflowComponent.API_SERVER, healthCheckGracePeriod: Duration.seconds(600) });
+    template.hasResourceProperties('AWS::ECS::Service', { HealthCheckGracePeriodSeconds: 600 });
+  });
+});
+
+describe('bad input is refused at synth with the prop, the value and the fix', () => {
+  const l3Cases: [string, AirflowOnEcsProps, RegExp][] = [
+    ['CPU that Fargate does not offer', { scheduler: { cpu: 1000 } }, /scheduler\.cpu \(1000\) is not a Fargate CPU size; use one of 256, 512, 1024, 2048, 4096, 8192, 16384/],
+    ['memory too small for the CPU', { workers: { cpu: 2048, memoryLimitMiB: 2048 } }, /workers\.memoryLimitMiB \(2048\) does not fit workers\.cpu \(2048\) on Fargate; with cpu 2048 use 4096–16384 in steps of 1024 MiB, or set workers\.cpu to 256, 512 or 1024 for 2048 MiB/],
+    ['memory too large for the CPU', { apiServer: { cpu: 256, memoryLimitMiB: 4096 } }, /apiServer\.memoryLimitMiB \(4096\) does not fit apiServer\.cpu \(256\).*use 512, 1024, 2048 MiB/],
+    ['memory off the 4 GiB steps of 8 vCPU', { dagProcessor: { cpu: 8192, memoryLimitMiB: 17408 } }, /dagProcessor\.memoryLimitMiB \(17408\) does not fit dagProcessor\.cpu \(8192\).*16384–61440 in steps of 4096/],
+    ['negative desired count', { triggerer: { desiredCount: -1 } }, /triggerer\.desiredCount \(-1\) must be a whole number >= 0/],
+    ['zero worker concurrency', { workers: { concurrency: 0 } }, /workers\.concurrency \(0\) must be a whole number >= 1/],
+    ['worker concurrency the memory cannot hold', { workers: { concurrency: 64 } }, /workers\.concurrency \(64\) is too high for workers\.memoryLimitMiB \(3072\).*lower concurrency to 10 or raise memoryLimitMiB/],
+    ['overriding a managed variable', { environment: { AIRFLOW__CORE__EXECUTOR: 'LocalExecutor' } }, /apiServer\.environment\.AIRFLOW__CORE__EXECUTOR is managed by cdk-airflow-ecs/],
+    ['a plain DB URL that would shadow the library\'s _CMD', { scheduler: { environment: { AIRFLOW__DATABASE__SQL_ALCHEMY_CONN: 'postgresql://u:p@h/db' } } }, /scheduler\.environment\.AIRFLOW__DATABASE__SQL_ALCHEMY_CONN is managed/],
+    ['a JWT secret in plain environment', { environment: { AIRFLOW__API_AUTH__JWT_SECRET: 'x' } }, /environment\.AIRFLOW__API_AUTH__JWT_SECRET is managed/],
+  ];
+  test.each(l3Cases)('%s', (_name, props, message) => {
+    const stack = new Stack(new App(), 'S');
+    expect(() => new AirflowOnEcs(stack, 'Airflow', props)).toThrow(message);
+  });
+
+  test('valid Fargate pairs at the edges of each row are accepted', () => {
+    const pairs: [number, number][] = [
+      [256, 512], [256, 2048], [512, 1024], [512, 4096], [1024, 8192],
+      [2048, 16384], [4096, 30720], [8192, 61440], [16384, 32768], [16384, 122880],
+    ];
+    for (const [cpu, memoryLimitMiB] of pairs) {
+      const stack = new Stack(new App(), 'S');
+      expect(() => new AirflowOnEcs(stack, 'Airflow', { scheduler: { cpu, memoryLimitMiB } })).not.toThrow();
+    }
+  });
+
+  test('component-only options on the wrong component', () => {
+    expect(() => alone({ component: AirflowComponent.SCHEDULER, workerConcurrency: 4 }))
+      .toThrow(/workerConcurrency \(4\) is only for AirflowComponent\.CELERY_WORKER, not scheduler; remove it/);
+    expect(() => alone({ component: AirflowComponent.TRIGGERER, healthCheckGracePeriod: Duration.minutes(5) }))
+      .toThrow(/healthCheckGracePeriod is only for the load-balanced api-server, not triggerer/);
+    expect(() => alone({ component: AirflowComponent.API_SERVER, healthCheckGracePeriod: Duration.seconds(60) }))
+      .toThrow(/healthCheckGracePeriod \(60 s\) must be between 300 and 600 seconds/);
+  });
+});

@@ -1,0 +1,207 @@
+import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { AirflowOnEcs, AirflowStorage, AirflowStorageProps } from '../../src';
+import { twoStacks } from '../util';
+
+function storageAlone(props: AirflowStorageProps = {}): { stack: Stack; storage: AirflowStorage; template: Template } {
+  const stack = new Stack(new App(), 'Storage');
+  const storage = new AirflowStorage(stack, 'Storage', props);
+  return { stack, storage, template: Template.fromStack(stack) };
+}
+
+describe('AirflowStorage', () => {
+  describe('with default settings, in its own stack', () => {
+    const { template } = storageAlone();
+
+    test('creates a VPC across 2 AZs with private subnets and a single NAT gateway', () => {
+      template.resourceCountIs('AWS::EC2::VPC', 1);
+      template.resourceCountIs('AWS::EC2::NatGateway', 1);
+      const subnets = Object.values<any>(template.findResources('AWS::EC2::Subnet'));
+      const types = subnets.map(s => s.Properties.Tags.find((t: any) => t.Key === 'aws-cdk:subnet-type').Value);
+      expect(types.filter(t => t === 'Private')).toHaveLength(2);
+      expect(types.filter(t => t === 'Isolated')).toHaveLength(2);
+      expect(types.filter(t => t === 'Public')).toHaveLength(2);
+    });
+
+    test('creates an encrypted PostgreSQL that keeps its data: deletion protection, 7-day backups, snapshot on removal', () => {
+      template.hasResource('AWS::RDS::DBInstance', {
+        DeletionPolicy: 'Snapshot',
+        UpdateReplacePolicy: 'Snapshot',
+        Properties: Match.objectLike({
+          Engine: 'postgres',
+          StorageEncrypted: true,
+          DeletionProtection: true,
+          BackupRetentionPeriod: 7,
+          MultiAZ: false,
+          PubliclyAccessible: false,
+          DBName: 'airflow',
+          DBInstanceClass: 'db.t4g.small',
+        }),
+      });
+      template.hasResourceProperties('AWS::RDS::DBParameterGroup', { Parameters: { 'rds.force_ssl': '1' } });
+    });
+
+    test('puts the database and the broker in the isolated subnets', () => {
+      const subnetGroup = Object.values<any>(template.findResources('AWS::RDS::DBSubnetGroup'))[0];
+      const isolated = Object.entries<any>(template.findResources('AWS::EC2::Subnet'))
+        .filter(([, s]) => s.Properties.Tags.some((t: any) => t.Key === 'aws-cdk:subnet-type' && t.Value === 'Isolated'))
+        .map(([id]) => ({ Ref: id }));
+      expect(subnetGroup.Properties.SubnetIds).toEqual(isolated);
+      template.hasResourceProperties('AWS::ElastiCache::SubnetGroup', { SubnetIds: isolated });
+    });
+
+    test('creates a one-shard Valkey replication group with TLS required and an AUTH token from Secrets Manager', () => {
+      template.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', {
+        Engine: 'valkey',
+        NumNodeGroups: 1,
+        ReplicasPerNodeGroup: 0,
+        TransitEncryptionEnabled: true,
+        TransitEncryptionMode: 'required',
+        AtRestEncryptionEnabled: true,
+        AuthToken: { 'Fn::Join': ['', ['{{resolve:secretsmanager:', { Ref: Match.stringLikeRegexp('BrokerAuthToken') }, ':SecretString:::}}']] },
+      });
+      template.resourceCountIs('AWS::ElastiCache::ServerlessCache', 0);
+    });
+
+    test('lets nothing into the database or the broker until a service asks', () => {
+      for (const sg of Object.values<any>(template.findResources('AWS::EC2::SecurityGroup'))) {
+        expect(sg.Properties.SecurityGroupIngress ?? []).toEqual([]);
+      }
+      template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
+    });
+
+    test('generates every shared secret once, in Secrets Manager, with the format Airflow needs', () => {
+      template.resourceCountIs('AWS::SecretsManager::Secret', 6);
+      template.hasResourceProperties('AWS::SecretsManager::Secret', {
+        Description: Match.stringLikeRegexp('Fernet'),
+        GenerateSecretString: { PasswordLength: 43, ExcludePunctuation: true, IncludeSpace: false },
+      });
+      for (const what of ['jwt_secret', 'secret_key', 'admin user', 'AUTH token']) {
+        template.hasResourceProperties('AWS::SecretsManager::Secret', {
+          Description: Match.stringLikeRegexp(what),
+          GenerateSecretString: Match.objectLike({ ExcludePunctuation: true }),
+        });
+      }
+      template.hasResourceProperties('AWS::SecretsManager::Secret', {
+        GenerateSecretString: Match.objectLike({ GenerateStringKey: 'password', SecretStringTemplate: '{"username":"airflow"}' }),
+      });
+      expect(JSON.stringify(template.toJSON())).not.toMatch(/"(SecretString|MasterUserPassword|AuthToken)":\s*"[^{]/);
+    });
+
+    test('keeps task logs in an encrypted, private, TLS-only bucket that is retained', () => {
+      template.hasResource('AWS::S3::Bucket', {
+        DeletionPolicy: 'Retain',
+        Properties: Match.objectLike({
+          BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+          PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        }),
+      });
+      template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+      });
+    });
+  });
+
+  test('Multi-AZ database and broker replicas are options', () => {
+    const { template } = storageAlone({ database: { multiAz: true }, broker: { replicas: 1 } });
+    template.hasResourceProperties('AWS::RDS::DBInstance', { MultiAZ: true });
+    template.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', { ReplicasPerNodeGroup: 1, AutomaticFailoverEnabled: true, MultiAZEnabled: true });
+  });
+
+  test('uses an imported VPC', () => {
+    const stack = new Stack(new App(), 'S', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
+      vpcId: 'vpc-1',
+      availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+      vpcCidrBlock: '10.1.0.0/16',
+      privateSubnetIds: ['subnet-p1', 'subnet-p2'],
+      publicSubnetIds: ['subnet-u1', 'subnet-u2'],
+    });
+    new AirflowStorage(stack, 'Storage', { vpc });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::EC2::VPC', 0);
+    template.hasResourceProperties('AWS::RDS::DBSubnetGroup', { SubnetIds: ['subnet-p1', 'subnet-p2'] });
+  });
+
+  test('brings its own database instance and secret, and lets the Airflow tasks in on its port', () => {
+    const app = new App();
+    const stack = new Stack(app, 'S');
+    const vpc = new ec2.Vpc(stack, 'Vpc');
+    const sg = new ec2.SecurityGroup(stack, 'DbSg', { vpc });
+    const instance = rds.DatabaseInstance.fromDatabaseInstanceAttributes(stack, 'Db', {
+      instanceIdentifier: 'mydb', instanceEndpointAddress: 'mydb.abc.eu-west-1.rds.amazonaws.com', port: 5432, securityGroups: [sg],
+    });
+    const secret = secretsmanager.Secret.fromSecretNameV2(stack, 'DbSecret', 'airflow/db');
+    const storage = new AirflowStorage(stack, 'Storage', { vpc, database: { existingInstance: instance, existingSecret: secret, databaseName: 'airflow_prod' } });
+    new AirflowOnEcs(stack, 'Airflow', { storage });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::RDS::DBInstance', 0);
+    const json = JSON.stringify(template.toJSON());
+    expect(json).toContain('mydb.abc.eu-west-1.rds.amazonaws.com');
+    expect(json).toContain('"Value":"airflow_prod"');
+    expect(json).toContain('secret:airflow/db');
+    const dbIngress = Object.values<any>(template.findResources('AWS::EC2::SecurityGroupIngress'))
+      .filter(r => r.Properties.FromPort === 5432);
+    expect(dbIngress).toHaveLength(6);
+    for (const r of dbIngress) expect(r.Properties.GroupId).toEqual({ 'Fn::GetAtt': [stack.getLogicalId(sg.node.defaultChild as ec2.CfnSecurityGroup), 'GroupId'] });
+  });
+
+  test('database.removalPolicy DESTROY is allowed but warns at synth', () => {
+    const { stack } = storageAlone({ database: { removalPolicy: RemovalPolicy.DESTROY, deletionProtection: false } });
+    Annotations.fromStack(stack).hasWarning('/Storage/Storage', Match.stringLikeRegexp('removalPolicy is RemovalPolicy.DESTROY'));
+  });
+
+  test('the database ingress comes only from Airflow task security groups, on 5432', () => {
+    const t = twoStacks();
+    const dbSgId = Object.keys(t.storageTemplate.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('Database') } }))[0];
+    const rules = Object.values<any>(t.servicesTemplate.findResources('AWS::EC2::SecurityGroupIngress'))
+      .filter(r => JSON.stringify(r.Properties.GroupId).includes(dbSgId));
+    expect(rules).toHaveLength(6); // five components + the migration task
+    for (const r of rules) {
+      expect([r.Properties.FromPort, r.Properties.ToPort, r.Properties.IpProtocol]).toEqual([5432, 5432, 'tcp']);
+      expect(r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0]).toMatch(/(ApiServer|Scheduler|DagProcessor|Triggerer|Workers|Migration)SecurityGroup/);
+      expect(r.Properties.CidrIp).toBeUndefined();
+    }
+  });
+
+  test('the broker ingress comes only from the scheduler and the workers, on 6379', () => {
+    const t = twoStacks();
+    const rules = Object.values<any>(t.servicesTemplate.findResources('AWS::EC2::SecurityGroupIngress'))
+      .filter(r => JSON.stringify(r.Properties.GroupId).includes('BrokerSecurityGroup'));
+    expect(rules.map(r => r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0].replace(/[0-9A-F]{8}$/, '')).sort())
+      .toEqual(['AirflowSchedulerSecurityGroup', 'AirflowWorkersSecurityGroup']);
+    for (const r of rules) expect([r.Properties.FromPort, r.Properties.ToPort]).toEqual([6379, 6379]);
+  });
+
+  describe('rejects bad input at synth, naming the prop, the value and the fix', () => {
+    const instance = (stack: Stack) => rds.DatabaseInstance.fromDatabaseInstanceAttributes(stack, 'Db', {
+      instanceIdentifier: 'x', instanceEndpointAddress: 'x.example.com', port: 5432, securityGroups: [],
+    });
+    const cases: [string, (stack: Stack) => AirflowStorageProps, RegExp][] = [
+      ['existing instance without secret', s => ({ database: { existingInstance: instance(s) } }), /database\.existingInstance is set without database\.existingSecret; pass the Secrets Manager secret/],
+      ['secret without existing instance', s => ({ database: { existingSecret: secretsmanager.Secret.fromSecretNameV2(s, 'X', 'x') } }), /database\.existingSecret is set without database\.existingInstance/],
+      ['new-instance settings with an existing instance', s => ({ database: { existingInstance: instance(s), existingSecret: secretsmanager.Secret.fromSecretNameV2(s, 'X', 'x'), multiAz: true } }), /database\.multiAz cannot be combined with database\.existingInstance/],
+      ['backups kept less than 7 days', () => ({ database: { backupRetention: Duration.days(1) } }), /database\.backupRetention \(1 days\) is below 7 days; keep at least Duration\.days\(7\)/],
+      ['storage below 20 GiB', () => ({ database: { allocatedStorageGiB: 10 } }), /database\.allocatedStorageGiB \(10\) must be between 20 and 65536/],
+      ['max storage below storage', () => ({ database: { allocatedStorageGiB: 50, maxAllocatedStorageGiB: 30 } }), /database\.maxAllocatedStorageGiB \(30\) must be >= database\.allocatedStorageGiB \(50\); raise maxAllocatedStorageGiB/],
+      ['database name with a dash', () => ({ database: { databaseName: 'air-flow' } }), /database\.databaseName \('air-flow'\) must start with a letter and contain only letters, digits and underscores/],
+      ['too many broker replicas', () => ({ broker: { replicas: 6 } }), /broker\.replicas \(6\) must be between 0 and 5/],
+      ['fractional broker replicas', () => ({ broker: { replicas: 1.5 } }), /broker\.replicas \(1\.5\) must be a whole number >= 0/],
+      ['a Redis OSS version for Valkey', () => ({ broker: { engineVersion: '6.2' } }), /broker\.engineVersion \('6\.2'\) is not a Valkey version ElastiCache runs; use '8\.0', '8\.1' or '7\.2'/],
+      ['an EC2 instance type as node type', () => ({ broker: { nodeType: 't4g.micro' } }), /broker\.nodeType \('t4g\.micro'\) is not a cache node type; use a name such as 'cache\.t4g\.micro'/],
+    ];
+    test.each(cases)('%s', (_name, props, message) => {
+      const stack = new Stack(new App(), 'S');
+      expect(() => new AirflowStorage(stack, 'Storage', props(stack))).toThrow(message);
+    });
+
+    test('collects every problem and throws once', () => {
+      const stack = new Stack(new App(), 'S');
+      expect(() => new AirflowStorage(stack, 'Storage', { broker: { replicas: 9 }, database: { allocatedStorageGiB: 5 } }))
+        .toThrow(/AirflowStorage has 2 problems:\n- .*allocatedStorageGiB.*\n- .*replicas/);
+    });
+  });
+});

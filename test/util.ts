@@ -1,0 +1,73 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { AirflowOnEcs, AirflowOnEcsProps, AirflowStorage, AirflowStorageProps } from '../src';
+
+export interface TwoStacks {
+  app: App;
+  storageStack: Stack;
+  servicesStack: Stack;
+  storage: AirflowStorage;
+  airflow: AirflowOnEcs;
+  storageTemplate: Template;
+  servicesTemplate: Template;
+}
+
+/** The example's shape: storage in one stack, services in another. */
+export function twoStacks(props: Omit<AirflowOnEcsProps, 'storage'> = {}, storageProps: AirflowStorageProps = {}): TwoStacks {
+  const app = new App();
+  const storageStack = new Stack(app, 'Storage');
+  const storage = new AirflowStorage(storageStack, 'Storage', storageProps);
+  const servicesStack = new Stack(app, 'Services');
+  const airflow = new AirflowOnEcs(servicesStack, 'Airflow', { ...props, storage });
+  return {
+    app,
+    storageStack,
+    servicesStack,
+    storage,
+    airflow,
+    storageTemplate: Template.fromStack(storageStack),
+    servicesTemplate: Template.fromStack(servicesStack),
+  };
+}
+
+/** Everything in one stack. */
+export function oneStack(props: AirflowOnEcsProps = {}): { stack: Stack; airflow: AirflowOnEcs; template: Template } {
+  const app = new App();
+  const stack = new Stack(app, 'Airflow');
+  const airflow = new AirflowOnEcs(stack, 'Airflow', props);
+  return { stack, airflow, template: Template.fromStack(stack) };
+}
+
+export interface ContainerDef {
+  Name: string;
+  Command?: string[];
+  Environment?: { Name: string; Value: unknown }[];
+  Secrets?: { Name: string; ValueFrom: unknown }[];
+  HealthCheck?: { Command: string[]; Interval: number; Timeout: number; Retries: number; StartPeriod: number };
+  DependsOn?: { ContainerName: string; Condition: string }[];
+  Essential?: boolean;
+  StopTimeout?: number;
+  PortMappings?: { ContainerPort: number; Name?: string }[];
+}
+
+/** The containers of every task definition, keyed by the essential container's name. */
+export function taskDefinitions(template: Template): Record<string, { properties: any; containers: ContainerDef[]; logicalId: string }> {
+  const out: Record<string, { properties: any; containers: ContainerDef[]; logicalId: string }> = {};
+  for (const [logicalId, r] of Object.entries<any>(template.findResources('AWS::ECS::TaskDefinition'))) {
+    const containers: ContainerDef[] = r.Properties.ContainerDefinitions;
+    const main = containers.find(c => c.Essential !== false) ?? containers[0];
+    out[main.Name] = { properties: r.Properties, containers, logicalId };
+  }
+  return out;
+}
+
+/** A container's environment as a plain object. */
+export function envOf(container: ContainerDef): Record<string, unknown> {
+  return Object.fromEntries((container.Environment ?? []).map(e => [e.Name, e.Value]));
+}
+
+export function secretNamesOf(container: ContainerDef): string[] {
+  return (container.Secrets ?? []).map(s => s.Name);
+}
+
+export const COMPONENTS = ['api-server', 'scheduler', 'dag-processor', 'triggerer', 'celery-worker'];
