@@ -1,0 +1,36 @@
+// The basic example: Airflow 3 on ECS Fargate as two stacks, the way the story split it.
+// In your own app, import from 'cdk-airflow-ecs' instead of '../../src'.
+import { App, CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { AirflowOnEcs, AirflowStorage } from '../../src';
+
+/** The stateful half: VPC, PostgreSQL, Valkey, log bucket and secrets. Deploy once, keep. */
+class AirflowStorageStack extends Stack {
+  public readonly storage: AirflowStorage;
+
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+    this.storage = new AirflowStorage(this, 'Storage');
+  }
+}
+
+/** The stateless half: ECS services, load balancer, migrations. Destroy and recreate at will. */
+class AirflowServicesStack extends Stack {
+  constructor(scope: Construct, id: string, props: StackProps & { storage: AirflowStorage }) {
+    super(scope, id, props);
+    const airflow = new AirflowOnEcs(this, 'Airflow', {
+      storage: props.storage,
+      workers: { desiredCount: 2 },
+    });
+    new CfnOutput(this, 'AirflowUrl', { value: airflow.url, description: 'The Airflow UI (internal load balancer: reach it from the VPC)' });
+    new CfnOutput(this, 'AdminPasswordSecret', {
+      value: props.storage.adminPasswordSecret.secretArn,
+      description: 'The admin password: aws secretsmanager get-secret-value --secret-id <this>',
+    });
+  }
+}
+
+const app = new App();
+const storage = new AirflowStorageStack(app, 'AirflowStorage');
+new AirflowServicesStack(app, 'AirflowServices', { storage: storage.storage });
+app.synth();

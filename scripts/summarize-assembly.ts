@@ -1,0 +1,86 @@
+// Prints a short summary of a synthesized cloud assembly: its stacks, their resource counts and
+// each Airflow component's size. Used by `npm run example`.
+import * as fs from 'fs';
+import * as path from 'path';
+
+interface Template { Resources?: Record<string, { Type: string; Properties?: any; DependsOn?: string[] | string }> }
+
+export interface ComponentSummary {
+  stack: string;
+  component: string;
+  cpu: string;
+  memoryMiB: string;
+  architecture: string;
+  desiredCount: string;
+}
+
+export interface AssemblySummary {
+  stacks: { name: string; resources: number; byType: Record<string, number> }[];
+  components: ComponentSummary[];
+}
+
+function stackTemplates(assemblyDir: string): { name: string; template: Template }[] {
+  const manifest = JSON.parse(fs.readFileSync(path.join(assemblyDir, 'manifest.json'), 'utf8'));
+  return Object.entries<any>(manifest.artifacts ?? {})
+    .filter(([, a]) => a.type === 'aws:cloudformation:stack')
+    .map(([name, a]) => ({
+      name,
+      template: JSON.parse(fs.readFileSync(path.join(assemblyDir, a.properties.templateFile), 'utf8')) as Template,
+    }));
+}
+
+function literal(value: unknown): string {
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : JSON.stringify(value);
+}
+
+export function summarize(assemblyDir: string): AssemblySummary {
+  const stacks: AssemblySummary['stacks'] = [];
+  const components: ComponentSummary[] = [];
+  for (const { name, template } of stackTemplates(assemblyDir)) {
+    const resources = template.Resources ?? {};
+    const byType: Record<string, number> = {};
+    for (const r of Object.values(resources)) byType[r.Type] = (byType[r.Type] ?? 0) + 1;
+    stacks.push({ name, resources: Object.keys(resources).length, byType });
+
+    for (const r of Object.values(resources)) {
+      if (r.Type !== 'AWS::ECS::Service') continue;
+      const tdRef = r.Properties?.TaskDefinition?.Ref;
+      const td = tdRef ? resources[tdRef] : undefined;
+      if (!td) continue;
+      const essential = (td.Properties.ContainerDefinitions ?? []).find((c: any) => c.Essential !== false);
+      components.push({
+        stack: name,
+        component: essential?.Name ?? tdRef,
+        cpu: literal(td.Properties.Cpu),
+        memoryMiB: literal(td.Properties.Memory),
+        architecture: literal(td.Properties.RuntimePlatform?.CpuArchitecture ?? 'X86_64'),
+        desiredCount: literal(r.Properties?.DesiredCount ?? 1),
+      });
+    }
+  }
+  return { stacks, components };
+}
+
+function render(summary: AssemblySummary): string {
+  const lines: string[] = [];
+  const total = summary.stacks.reduce((n, s) => n + s.resources, 0);
+  lines.push(`Synthesized ${summary.stacks.length} stacks, ${total} resources:`);
+  for (const s of summary.stacks) {
+    const top = Object.entries(s.byType).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, 6)
+      .map(([t, n]) => `${n} ${t.replace(/^AWS::/, '')}`).join(', ');
+    lines.push(`  ${s.name.padEnd(18)} ${String(s.resources).padStart(4)} resources (${top}, …)`);
+  }
+  lines.push('');
+  lines.push('Airflow components (one ECS Fargate service each):');
+  lines.push(`  ${'component'.padEnd(15)} ${'vCPU'.padStart(5)} ${'memory'.padStart(9)}  ${'arch'.padEnd(7)} tasks`);
+  for (const c of summary.components) {
+    const vcpu = Number(c.cpu) / 1024;
+    lines.push(`  ${c.component.padEnd(15)} ${String(vcpu).padStart(5)} ${`${Number(c.memoryMiB) / 1024} GiB`.padStart(9)}  ${c.architecture.padEnd(7)} ${c.desiredCount}`);
+  }
+  return lines.join('\n');
+}
+
+if (require.main === module) {
+  const dir = process.argv[2] ?? 'cdk.out';
+  console.log(render(summarize(dir)));
+}
