@@ -83,6 +83,15 @@ project.addPackageIgnore('/DEVELOPERS.md');
 // Type-aware lint rules need a tsconfig that includes test/, examples/ and scripts/.
 project.tryFindObjectFile('.eslintrc.json')?.addOverride('parserOptions.project', ['./tsconfig.dev.json', './projenrc/tsconfig.json']);
 
+// The Python, Java, .NET and Go packages cannot be built offline (PyPI, Maven Central, dotnet,
+// Go), but their sources can: generate them after every compile and byte-compile the Python.
+const bindings = project.addTask('bindings:check', {
+  description: 'Generate the Python, Java, .NET and Go sources with jsii-pacmak --code-only and byte-compile the Python',
+});
+bindings.exec('rm -rf dist/code-only && jsii-pacmak --code-only --outdir dist/code-only --target python --target java --target dotnet --target go');
+bindings.exec('python3 -m compileall -q dist/code-only/python');
+project.postCompileTask.spawn(bindings);
+
 // `npm run example`: the README's main job. Synthesizes examples/basic with the real CDK CLI
 // into examples/basic/cdk.out (no AWS credentials needed) and prints a summary.
 const example = project.addTask('example', {

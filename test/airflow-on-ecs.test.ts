@@ -76,7 +76,7 @@ describe('AirflowOnEcs', () => {
         'scheduler': /curl .*http:\/\/localhost:8974\/health/,
         'dag-processor': /^airflow jobs check --job-type DagProcessorJob --local/,
         'triggerer': /^airflow jobs check --job-type TriggererJob --local/,
-        'celery-worker': /^celery --app airflow\.providers\.celery\.executors\.celery_executor\.app inspect ping -d "celery@\$HOSTNAME"/,
+        'celery-worker': /^celery --app airflow\.providers\.celery\.executors\.celery_executor\.app inspect ping -d "celery@\$\(hostname\)"/,
       };
       for (const name of COMPONENTS) {
         const main = tds[name].containers.find(c => c.Name === name)!;

@@ -119,7 +119,8 @@ export function componentSpec(component: AirflowComponent): ComponentSpec {
         prop: 'workers',
         command: ['celery', 'worker'],
         healthCheck: {
-          command: ['CMD-SHELL', 'celery --app airflow.providers.celery.executors.celery_executor.app inspect ping -d "celery@$HOSTNAME" --timeout 20'],
+          // `$(hostname)`, not `$HOSTNAME`: the check runs in /bin/sh (dash), which does not set it.
+          command: ['CMD-SHELL', 'celery --app airflow.providers.celery.executors.celery_executor.app inspect ping -d "celery@$(hostname)" --timeout 20'],
           ...SLOW_CLI_CHECK,
         },
         ports: [{ name: 'worker-logs', port: PORTS.workerLogs }],
