@@ -7,8 +7,10 @@ import * as cloudmap from 'aws-cdk-lib/aws-servicediscovery';
 import { Construct } from 'constructs';
 import { AirflowComponent } from './common/airflow-component';
 import { AirflowImage } from './common/airflow-image';
+import { DagSource } from './common/dag-source';
 import { WebAccess } from './common/web-access';
 import { DEFAULTS, PORTS } from './private/defaults';
+import { validateGitSync } from './private/git-sync-validation';
 import { Problems } from './private/validation';
 import { AirflowDatabaseMigration } from './service/airflow-database-migration';
 import { AirflowComponentOptions, AirflowService, AirflowWorkerOptions } from './service/airflow-service';
@@ -39,6 +41,15 @@ export interface AirflowOnEcsProps {
    * @default ecs.CpuArchitecture.ARM64
    */
   readonly cpuArchitecture?: ecs.CpuArchitecture;
+
+  /**
+   * Where DAG files come from: `DagSource.gitSync({ repository, branch, subPath, credentials })`
+   * for a git-sync sidecar in the dag-processor, triggerer and workers, or
+   * `DagSource.fromImage()` for DAGs baked into your image.
+   *
+   * @default DagSource.fromImage() - the image's /opt/airflow/dags
+   */
+  readonly dags?: DagSource;
 
   /**
    * How users reach the UI and the REST API.
@@ -143,6 +154,7 @@ export class AirflowOnEcs extends Construct {
     super(scope, id);
     const webAccess = props.webAccess ?? WebAccess.internal();
     validate(webAccess);
+    if (props.dags?.gitSyncOptions) validateGitSync(props.dags.gitSyncOptions, 'dags.');
 
     this.storage = props.storage ?? new AirflowStorage(this, 'Storage');
     const vpc = this.storage.vpc;
@@ -201,6 +213,7 @@ export class AirflowOnEcs extends Construct {
       cpuArchitecture: props.cpuArchitecture,
       baseUrl: this.url,
       logRetention: props.logRetention,
+      dags: props.dags,
     };
     const withGlobalEnv = (options: AirflowComponentOptions | undefined): AirflowComponentOptions => ({
       ...options,

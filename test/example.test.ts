@@ -8,18 +8,28 @@ import * as os from 'os';
 import * as path from 'path';
 import { summarize } from '../scripts/summarize-assembly';
 
-const exampleDir = path.join(__dirname, '..', 'examples', 'basic');
-const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-airflow-ecs-example-'));
-
-beforeAll(() => {
+/** Synthesizes an example app with the real CDK CLI and no AWS credentials; returns the assembly dir. */
+function synthExample(name: string): string {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), `cdk-airflow-ecs-example-${name}-`));
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('AWS_')) delete env[k];
   execFileSync(path.join(__dirname, '..', 'node_modules', '.bin', 'cdk'),
     ['synth', '--quiet', '--no-notices', '--no-version-reporting', '--output', outdir],
-    { cwd: exampleDir, env: { ...env, AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent' }, stdio: 'pipe' });
+    { cwd: path.join(__dirname, '..', 'examples', name), env: { ...env, AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent' }, stdio: 'pipe' });
+  return outdir;
+}
+
+let outdir: string;
+let gitSyncOutdir: string;
+beforeAll(() => {
+  outdir = synthExample('basic');
+  gitSyncOutdir = synthExample('git-sync');
 }, 300_000);
 
-afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
+afterAll(() => {
+  fs.rmSync(outdir, { recursive: true, force: true });
+  fs.rmSync(gitSyncOutdir, { recursive: true, force: true });
+});
 
 test('examples/basic synthesizes a storage stack and a services stack', () => {
   const summary = summarize(outdir);
@@ -40,4 +50,16 @@ test('the summary lists each component with CPU, memory, architecture and count'
     ['triggerer', '512', '1024', 'ARM64', '1'],
     ['celery-worker', '1024', '3072', 'ARM64', '2'],
   ]);
+});
+
+test('examples/git-sync synthesizes, with git-sync on the dag-processor, triggerer and workers only', () => {
+  const summary = summarize(gitSyncOutdir);
+  expect(summary.stacks.map(s => s.name)).toEqual(['AirflowGitSyncStorage', 'AirflowGitSyncServices']);
+  const services = JSON.parse(fs.readFileSync(path.join(gitSyncOutdir, 'AirflowGitSyncServices.template.json'), 'utf8'));
+  const withSidecar = Object.values<any>(services.Resources)
+    .filter(r => r.Type === 'AWS::ECS::TaskDefinition')
+    .filter(r => r.Properties.ContainerDefinitions.some((c: any) => c.Name === 'git-sync'))
+    .map(r => r.Properties.ContainerDefinitions.find((c: any) => c.Essential !== false && c.Name !== 'git-sync').Name)
+    .sort();
+  expect(withSidecar).toEqual(['celery-worker', 'dag-processor', 'triggerer']);
 });

@@ -5,7 +5,8 @@
 import { App, Stack } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import { AirflowImage, AirflowOnEcs, AirflowStorage, AirflowVersion, WebAccess } from '../src';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { AirflowImage, AirflowOnEcs, AirflowStorage, AirflowVersion, DagSource, GitCredentials, WebAccess } from '../src';
 
 function templates(): [string, any][] {
   const out: [string, any][] = [];
@@ -17,6 +18,12 @@ function templates(): [string, any][] {
       cpuArchitecture: ecs.CpuArchitecture.X86_64,
       workers: { cpu: 2048, memoryLimitMiB: 8192, concurrency: 16, desiredCount: 4 },
       environment: { AIRFLOW__CORE__PARALLELISM: '64' },
+    })],
+    ['git-sync over HTTPS with a token', s => new AirflowOnEcs(s, 'Airflow', {
+      dags: DagSource.gitSync({ repository: 'https://github.com/acme/dags.git', subPath: 'dags', credentials: GitCredentials.httpsToken({ secret: secretsmanager.Secret.fromSecretNameV2(s, 'T', 'token') }) }),
+    })],
+    ['git-sync over SSH with a key', s => new AirflowOnEcs(s, 'Airflow', {
+      dags: DagSource.gitSync({ repository: 'git@github.com:acme/dags.git', credentials: GitCredentials.sshKey({ secret: secretsmanager.Secret.fromSecretNameV2(s, 'K', 'key'), knownHosts: 'github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl' }) }),
     })],
     ['multi-AZ storage', s => new AirflowOnEcs(s, 'Airflow', { storage: new AirflowStorage(s, 'Storage', { database: { multiAz: true }, broker: { replicas: 1 } }) })],
   ];
@@ -69,7 +76,7 @@ describe.each(templates())('template %s', (_name, template) => {
       if (r.Type !== 'AWS::ECS::TaskDefinition') continue;
       for (const c of r.Properties.ContainerDefinitions) {
         for (const e of c.Environment ?? []) {
-          expect(e.Name).not.toMatch(/PASSWORD|SECRET|TOKEN|FERNET_KEY$|_CONN$|BROKER_URL$|RESULT_BACKEND$/);
+          expect(e.Name).not.toMatch(/PASSWORD|SECRET(?!_DIR$)|TOKEN|SSH_KEY$|FERNET_KEY$|_CONN$|BROKER_URL$|RESULT_BACKEND$/);
           expect(JSON.stringify(e.Value)).not.toMatch(/resolve:secretsmanager|SecretString/);
         }
       }

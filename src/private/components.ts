@@ -15,6 +15,12 @@ export interface ComponentSpec {
   readonly healthCheck: ecs.HealthCheck;
   /** Ports the container listens on, with names for Service Connect. */
   readonly ports: { name: string; port: number }[];
+  /**
+   * Reads DAG files in Airflow 3.1: the dag-processor parses them, workers run tasks from them,
+   * the triggerer imports triggers from them. The scheduler and the api-server use the
+   * serialized DAGs in the database.
+   */
+  readonly readsDagFiles: boolean;
   /** Needs the Celery broker (sends or receives Celery messages). */
   readonly usesBroker: boolean;
   /** Environment only this component needs. */
@@ -47,6 +53,7 @@ export function componentSpec(component: AirflowComponent): ComponentSpec {
     case AirflowComponent.API_SERVER.name:
       return {
         title: 'ApiServer',
+        readsDagFiles: false,
         prop: 'apiServer',
         command: ['api-server', '--port', `${PORTS.apiServer}`, '--proxy-headers'],
         healthCheck: {
@@ -69,6 +76,7 @@ export function componentSpec(component: AirflowComponent): ComponentSpec {
     case AirflowComponent.SCHEDULER.name:
       return {
         title: 'Scheduler',
+        readsDagFiles: false,
         prop: 'scheduler',
         command: ['scheduler'],
         healthCheck: {
@@ -86,6 +94,7 @@ export function componentSpec(component: AirflowComponent): ComponentSpec {
     case AirflowComponent.DAG_PROCESSOR.name:
       return {
         title: 'DagProcessor',
+        readsDagFiles: true,
         prop: 'dagProcessor',
         command: ['dag-processor'],
         healthCheck: {
@@ -100,6 +109,7 @@ export function componentSpec(component: AirflowComponent): ComponentSpec {
     case AirflowComponent.TRIGGERER.name:
       return {
         title: 'Triggerer',
+        readsDagFiles: true,
         prop: 'triggerer',
         command: ['triggerer'],
         healthCheck: {
@@ -116,6 +126,7 @@ export function componentSpec(component: AirflowComponent): ComponentSpec {
     case AirflowComponent.CELERY_WORKER.name:
       return {
         title: 'Worker',
+        readsDagFiles: true,
         prop: 'workers',
         command: ['celery', 'worker'],
         healthCheck: {

@@ -5,9 +5,12 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { AirflowComponent } from '../common/airflow-component';
 import { AirflowImage } from '../common/airflow-image';
+import { DagSource } from '../common/dag-source';
+import { GitSyncSidecar } from '../git-sync/git-sync-sidecar';
 import { componentSpec } from '../private/components';
 import { managedEnvironmentNames, sharedEnvironment, sharedSecrets } from '../private/config';
 import { DEFAULTS, PORTS } from '../private/defaults';
+import { gitSyncDagsFolder } from '../private/git-sync-commands';
 import { checkCount, checkFargateSize, isConcrete, Problems } from '../private/validation';
 import { AirflowStorage } from '../storage/airflow-storage';
 
@@ -126,6 +129,15 @@ export interface AirflowServiceProps extends AirflowComponentOptions {
   readonly waitForMigrations?: boolean;
 
   /**
+   * Where DAG files come from. With `DagSource.gitSync`, the components that read DAG files
+   * (dag-processor, triggerer and Celery workers) get a git-sync sidecar; every component gets the
+   * same `[core] dags_folder`.
+   *
+   * @default DagSource.fromImage()
+   */
+  readonly dags?: DagSource;
+
+  /**
    * Subnets of the tasks.
    *
    * @default - the VPC's private subnets with egress
@@ -164,6 +176,8 @@ export class AirflowService extends Construct implements ec2.IConnectable {
   public readonly connections: ec2.Connections;
   /** The component this service runs. */
   public readonly component: AirflowComponent;
+  /** The git-sync sidecar, on components that read DAG files when DAGs come from git. */
+  public readonly gitSync?: GitSyncSidecar;
 
   constructor(scope: Construct, id: string, props: AirflowServiceProps) {
     super(scope, id);
@@ -186,6 +200,7 @@ export class AirflowService extends Construct implements ec2.IConnectable {
         baseUrl: props.baseUrl,
       }),
       ...spec.environment,
+      ...dagsFolderEnvironment(props.dags),
       ...(isWorker ? { AIRFLOW__CELERY__WORKER_CONCURRENCY: `${props.workerConcurrency ?? DEFAULTS.workers.concurrency}` } : {}),
     };
     const secrets = sharedSecrets(props.storage);
@@ -259,6 +274,18 @@ export class AirflowService extends Construct implements ec2.IConnectable {
       });
     }
 
+    const gitSync = props.dags?.gitSyncOptions;
+    if (gitSync && spec.readsDagFiles) {
+      this.gitSync = new GitSyncSidecar(this, 'GitSync', {
+        ...gitSync,
+        taskDefinition: this.taskDefinition,
+        container: this.container,
+        logGroup: this.logGroup,
+        // set for every component alike, above
+        setDagsFolder: false,
+      });
+    }
+
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.cluster.vpc,
       description: `Airflow ${props.component.name} tasks`,
@@ -316,4 +343,15 @@ function checkUserEnvironment(problems: Problems, prop: string, env: { [name: st
       problems.add(`${prop}.${name} is managed by cdk-airflow-ecs (setting it would break the shared configuration every component needs); remove it and use the construct's options instead`);
     }
   }
+}
+
+/** `[core] dags_folder`, the same in every component. */
+function dagsFolderEnvironment(dags: DagSource | undefined): Record<string, string> {
+  if (dags?.gitSyncOptions) {
+    return { AIRFLOW__CORE__DAGS_FOLDER: gitSyncDagsFolder(dags.gitSyncOptions.subPath) };
+  }
+  if (dags?.imageDagsFolder) {
+    return { AIRFLOW__CORE__DAGS_FOLDER: dags.imageDagsFolder };
+  }
+  return {};
 }
