@@ -101,4 +101,10 @@ example.exec('cdk synth --quiet --no-notices --no-version-reporting --output cdk
 example.exec('ts-node --project tsconfig.dev.json scripts/summarize-assembly.ts examples/basic/cdk.out');
 project.package.setScript('example', 'npx projen example');
 
+// The worker-scaling simulation the README quotes.
+project.addTask('simulate:scaling', {
+  description: 'Simulate queue-based worker scaling on a bursty trace and compare with a fixed fleet',
+  exec: '/usr/bin/python3 scripts/simulate_worker_scaling.py',
+});
+
 project.synth();

@@ -12,6 +12,8 @@ export interface ComponentSummary {
   memoryMiB: string;
   architecture: string;
   desiredCount: string;
+  scaling: string;
+  spotPercent: number;
 }
 
 export interface AssemblySummary {
@@ -42,15 +44,23 @@ export function summarize(assemblyDir: string): AssemblySummary {
     for (const r of Object.values(resources)) byType[r.Type] = (byType[r.Type] ?? 0) + 1;
     stacks.push({ name, resources: Object.keys(resources).length, byType });
 
+    const targets = Object.values(resources).filter(r => r.Type === 'AWS::ApplicationAutoScaling::ScalableTarget');
     for (const r of Object.values(resources)) {
       if (r.Type !== 'AWS::ECS::Service') continue;
       const tdRef = r.Properties?.TaskDefinition?.Ref;
       const td = tdRef ? resources[tdRef] : undefined;
       if (!td) continue;
       const essential = (td.Properties.ContainerDefinitions ?? []).find((c: any) => c.Essential !== false);
+      const serviceId = Object.keys(resources).find(k => resources[k] === r)!;
+      const target = targets.find(t => JSON.stringify(t.Properties?.ResourceId ?? '').includes(`"${serviceId}"`));
+      const strategy: any[] | undefined = r.Properties?.CapacityProviderStrategy;
+      const spotWeight = strategy?.find(s => s.CapacityProvider === 'FARGATE_SPOT')?.Weight ?? 0;
+      const totalWeight = strategy?.reduce((n, s) => n + (s.Weight ?? 0), 0) ?? 0;
       components.push({
         stack: name,
         component: essential?.Name ?? tdRef,
+        scaling: target ? `${target.Properties.MinCapacity}–${target.Properties.MaxCapacity} on queue` : 'fixed',
+        spotPercent: totalWeight > 0 ? Math.round(100 * spotWeight / totalWeight) : 0,
         cpu: literal(td.Properties.Cpu),
         memoryMiB: literal(td.Properties.Memory),
         architecture: literal(td.Properties.RuntimePlatform?.CpuArchitecture ?? 'X86_64'),
@@ -72,10 +82,12 @@ function render(summary: AssemblySummary): string {
   }
   lines.push('');
   lines.push('Airflow components (one ECS Fargate service each):');
-  lines.push(`  ${'component'.padEnd(15)} ${'vCPU'.padStart(5)} ${'memory'.padStart(9)}  ${'arch'.padEnd(7)} tasks`);
+  lines.push(`  ${'component'.padEnd(15)} ${'vCPU'.padStart(5)} ${'memory'.padStart(9)}  ${'arch'.padEnd(7)} ${'tasks'.padEnd(16)} capacity`);
   for (const c of summary.components) {
     const vcpu = Number(c.cpu) / 1024;
-    lines.push(`  ${c.component.padEnd(15)} ${String(vcpu).padStart(5)} ${`${Number(c.memoryMiB) / 1024} GiB`.padStart(9)}  ${c.architecture.padEnd(7)} ${c.desiredCount}`);
+    const tasks = c.scaling === 'fixed' ? c.desiredCount : c.scaling;
+    const capacity = c.spotPercent > 0 ? `${c.spotPercent}% Fargate Spot` : 'Fargate';
+    lines.push(`  ${c.component.padEnd(15)} ${String(vcpu).padStart(5)} ${`${Number(c.memoryMiB) / 1024} GiB`.padStart(9)}  ${c.architecture.padEnd(7)} ${tasks.padEnd(16)} ${capacity}`);
   }
   return lines.join('\n');
 }

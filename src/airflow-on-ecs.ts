@@ -12,6 +12,8 @@ import { WebAccess } from './common/web-access';
 import { DEFAULTS, PORTS } from './private/defaults';
 import { validateGitSync } from './private/git-sync-validation';
 import { Problems } from './private/validation';
+import { postgresMaxConnections, validateWorkerAutoscaling } from './private/worker-scaling';
+import { WorkerAutoscaling } from './scaling/worker-autoscaling';
 import { AirflowDatabaseMigration } from './service/airflow-database-migration';
 import { AirflowComponentOptions, AirflowService, AirflowWorkerOptions } from './service/airflow-service';
 import { AirflowStorage } from './storage/airflow-storage';
@@ -87,15 +89,16 @@ export interface AirflowOnEcsProps {
   readonly triggerer?: AirflowComponentOptions;
 
   /**
-   * The Celery workers.
+   * The Celery workers: size, concurrency and queue-based scaling (0–10 workers, 75% on Fargate
+   * Spot). `desiredCount` does not apply to workers; use `minCapacity` and `maxCapacity`.
    *
-   * @default - 1 task of 1 vCPU and 3 GiB running 8 tasks at a time
+   * @default - 0 to 10 tasks of 1 vCPU and 3 GiB, each running 8 tasks at a time
    */
   readonly workers?: AirflowWorkerOptions;
 
   /**
    * Extra environment variables for every component, for example
-   * `{ AIRFLOW__CORE__PARALLELISM: '64' }`. Variables the library manages cannot be set here.
+   * `{ AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG: '32' }`. Variables the library manages cannot be set here.
    * Never put secrets here.
    *
    * @default - none
@@ -139,6 +142,8 @@ export class AirflowOnEcs extends Construct {
   public readonly triggerer: AirflowService;
   /** The Celery worker service. */
   public readonly workers: AirflowService;
+  /** The workers' queue-based autoscaling and Spot mix. */
+  public readonly workerAutoscaling: WorkerAutoscaling;
   /** The migration task run once per deployment. */
   public readonly migration: AirflowDatabaseMigration;
   /** The load balancer in front of the api-server. */
@@ -153,7 +158,8 @@ export class AirflowOnEcs extends Construct {
   constructor(scope: Construct, id: string, props: AirflowOnEcsProps = {}) {
     super(scope, id);
     const webAccess = props.webAccess ?? WebAccess.internal();
-    validate(webAccess);
+    validate(props, webAccess);
+    if (props.workers) validateWorkerAutoscaling(props.workers, 'workers.');
     if (props.dags?.gitSyncOptions) validateGitSync(props.dags.gitSyncOptions, 'dags.');
 
     this.storage = props.storage ?? new AirflowStorage(this, 'Storage');
@@ -163,6 +169,8 @@ export class AirflowOnEcs extends Construct {
     this.cluster = new ecs.Cluster(this, 'Cluster', {
       vpc,
       containerInsightsV2: ecs.ContainerInsights.ENABLED,
+      // FARGATE and FARGATE_SPOT, for the workers' capacity-provider mix
+      enableFargateCapacityProviders: true,
       // ECS Service Connect: workers reach the api-server at a stable name through a proxy that
       // knows which tasks are healthy (the story's "worker can't reach base URL", commit #46).
       defaultCloudMapNamespace: {
@@ -231,10 +239,32 @@ export class AirflowOnEcs extends Construct {
     this.triggerer = new AirflowService(this, 'Triggerer', {
       ...common, ...withGlobalEnv(props.triggerer), component: AirflowComponent.TRIGGERER,
     });
-    const { concurrency, ...workerOptions } = props.workers ?? {};
+    const {
+      concurrency, minCapacity, maxCapacity, scaleInCooldown, maxQueueWait, spot, onDemandBase, spotPercent, queues, ...workerOptions
+    } = props.workers ?? {};
     this.workers = new AirflowService(this, 'Workers', {
       ...common, ...withGlobalEnv(workerOptions), component: AirflowComponent.CELERY_WORKER, workerConcurrency: concurrency,
     });
+    this.workerAutoscaling = new WorkerAutoscaling(this, 'WorkerAutoscaling', {
+      workers: this.workers,
+      scheduler: this.scheduler,
+      minCapacity,
+      maxCapacity,
+      scaleInCooldown,
+      maxQueueWait,
+      spot,
+      onDemandBase,
+      spotPercent,
+      queues,
+    });
+    // A task may wait in the queue for a worker to start from zero: it must not be failed as
+    // stuck, nor its Execution API token expire, before then. The same in every component.
+    const queueWait = `${(maxQueueWait ?? Duration.seconds(DEFAULTS.workerScaling.maxQueueWaitSeconds)).toSeconds()}`;
+    const slots = (maxCapacity ?? DEFAULTS.workerScaling.maxCapacity) * (this.workers.workerConcurrency ?? DEFAULTS.workers.concurrency);
+    for (const s of [this.apiServer, this.scheduler, this.dagProcessor, this.triggerer, this.workers]) {
+      for (const [name, value] of Object.entries(scalingEnvironment(queueWait, slots))) s.container.addEnvironment(name, value);
+    }
+    this.checkDatabaseConnections(maxCapacity ?? DEFAULTS.workerScaling.maxCapacity);
 
     this.targetGroup = this.listener.addTargets('ApiServer', {
       port: PORTS.apiServer,
@@ -276,6 +306,30 @@ export class AirflowOnEcs extends Construct {
     }
   }
 
+  /**
+   * Warns when the connections Airflow may open exceed what the database accepts: RDS PostgreSQL
+   * allows about instance memory / 9.5 MB connections.
+   */
+  private checkDatabaseConnections(maxWorkers: number): void {
+    const instanceClass = this.storage.databaseInstanceClass;
+    const capacity = instanceClass ? postgresMaxConnections(instanceClass) : undefined;
+    if (capacity === undefined) return;
+    const count = (s: AirflowService) => (s.service.node.defaultChild as ecs.CfnService).desiredCount as number ?? 1;
+    // SQLAlchemy pool (5) + overflow (10) per Airflow process; each Celery worker process keeps a
+    // result-backend connection; the scaling sidecars one each.
+    const perProcess = 15;
+    const concurrency = this.workers.workerConcurrency ?? DEFAULTS.workers.concurrency;
+    const estimate = perProcess * (count(this.apiServer) + count(this.scheduler) + count(this.dagProcessor) + count(this.triggerer))
+      + count(this.scheduler) + maxWorkers * (concurrency + 3);
+    const usable = capacity - 3; // superuser_reserved_connections
+    if (estimate > usable) {
+      Annotations.of(this).addWarningV2('cdk-airflow-ecs:AirflowOnEcs.databaseConnections',
+        `Airflow may open about ${estimate} database connections at workers.maxCapacity (${maxWorkers}) x workers.concurrency (${concurrency}), `
+        + `but ${instanceClass} accepts about ${usable}; raise the database instance class (AirflowStorage database.instanceType), `
+        + 'or lower workers.maxCapacity or workers.concurrency');
+    }
+  }
+
   /** Every component service, in a stable order. */
   public get services(): AirflowService[] {
     return [this.apiServer, this.scheduler, this.dagProcessor, this.triggerer, this.workers];
@@ -284,8 +338,22 @@ export class AirflowOnEcs extends Construct {
 
 const IPV4_CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/;
 
-function validate(webAccess: WebAccess): void {
+function validate(props: AirflowOnEcsProps, webAccess: WebAccess): void {
   const problems = new Problems();
+  if (props.workers?.desiredCount !== undefined) {
+    problems.add(`workers.desiredCount (${props.workers.desiredCount}) does not apply: workers scale on the task queue; set workers.minCapacity and workers.maxCapacity (equal values for a fixed fleet)`);
+  }
+  const scalingNames = Object.keys(scalingEnvironment('', 0));
+  const envs: [string, { [name: string]: string } | undefined][] = [
+    ['environment', props.environment], ['apiServer.environment', props.apiServer?.environment], ['scheduler.environment', props.scheduler?.environment],
+    ['dagProcessor.environment', props.dagProcessor?.environment], ['triggerer.environment', props.triggerer?.environment], ['workers.environment', props.workers?.environment],
+  ];
+  for (const [prop, env] of envs) {
+    for (const name of Object.keys(env ?? {}).filter(n => scalingNames.includes(n))) {
+      const by = name === 'AIRFLOW__CORE__PARALLELISM' ? 'workers.maxCapacity x workers.concurrency' : 'workers.maxQueueWait';
+      problems.add(`${prop}.${name} is set by ${by} (the same in every component); remove it and set ${by} instead`);
+    }
+  }
   for (const cidr of webAccess.allowedCidrs ?? []) {
     if (Token.isUnresolved(cidr)) continue;
     if (!IPV4_CIDR.test(cidr)) {
@@ -300,4 +368,15 @@ function validate(webAccess: WebAccess): void {
     problems.add(`webAccess.domainName ('${domain}') is not a domain name; pass the bare host name such as 'airflow.example.com' (no scheme, no path)`);
   }
   problems.throwIfAny('AirflowOnEcs');
+}
+
+/** Environment variables that the worker scaling options set, in every component. */
+function scalingEnvironment(queueWaitSeconds: string, slots: number): Record<string, string> {
+  return {
+    AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT: queueWaitSeconds,
+    AIRFLOW__EXECUTION_API__JWT_EXPIRATION_TIME: queueWaitSeconds,
+    // The scheduler queues at most `parallelism` tasks; the workers scale on queued + running, so
+    // parallelism must let every worker slot fill (Airflow's default of 32 would cap at 4 workers).
+    AIRFLOW__CORE__PARALLELISM: `${slots}`,
+  };
 }

@@ -6,5 +6,6 @@ export * from './common/dag-source';
 export * from './common/web-access';
 export * from './git-sync/git-sync-sidecar';
 export * from './service/airflow-database-migration';
+export * from './scaling/worker-autoscaling';
 export * from './service/airflow-service';
 export * from './storage/airflow-storage';

@@ -18,8 +18,16 @@ describe('AirflowOnEcs', () => {
       const services = Object.values<any>(t.servicesTemplate.findResources('AWS::ECS::Service'));
       const tdRefs = services.map(s => s.Properties.TaskDefinition.Ref);
       expect(new Set(tdRefs).size).toBe(5);
+      // the control plane on on-demand Fargate; workers on a capacity-provider mix (see scaling tests)
+      const workerTd = taskDefinitions(t.servicesTemplate)['celery-worker'].logicalId;
       for (const s of services) {
-        expect(s.Properties.LaunchType).toBe('FARGATE');
+        if (s.Properties.TaskDefinition.Ref === workerTd) {
+          expect(s.Properties.LaunchType).toBeUndefined();
+          expect(s.Properties.CapacityProviderStrategy).toBeDefined();
+        } else {
+          expect(s.Properties.LaunchType).toBe('FARGATE');
+          expect(s.Properties.CapacityProviderStrategy).toBeUndefined();
+        }
       }
     });
 
@@ -102,8 +110,9 @@ describe('AirflowOnEcs', () => {
     test('injects the shared settings into every Airflow container as ECS secrets, identical everywhere', () => {
       const shared = ['AIRFLOW__API_AUTH__JWT_SECRET', 'AIRFLOW__API__SECRET_KEY', 'CDK_AIRFLOW_DB_USERNAME', 'CDK_AIRFLOW_DB_PASSWORD', 'CDK_AIRFLOW_BROKER_PASSWORD', 'CDK_AIRFLOW_FERNET_KEY'];
       const seen = new Map<string, string>();
+      const airflowContainers = [...COMPONENTS, 'wait-for-migrations', 'migrate'];
       for (const td of Object.values(taskDefinitions(t.servicesTemplate))) {
-        for (const c of td.containers) {
+        for (const c of td.containers.filter(x => airflowContainers.includes(x.Name))) {
           expect(secretNamesOf(c)).toEqual(expect.arrayContaining(shared));
           for (const s of c.Secrets!) {
             if (!shared.includes(s.Name)) continue;
@@ -309,7 +318,7 @@ describe('AirflowOnEcs', () => {
     test('component sizes, counts and worker concurrency are applied', () => {
       const { template } = oneStack({
         scheduler: { cpu: 2048, memoryLimitMiB: 4096, desiredCount: 2 },
-        workers: { cpu: 2048, memoryLimitMiB: 8192, desiredCount: 3, concurrency: 16 },
+        workers: { cpu: 2048, memoryLimitMiB: 8192, minCapacity: 3, maxCapacity: 3, concurrency: 16 },
       });
       const tds = taskDefinitions(template);
       expect([tds.scheduler.properties.Cpu, tds.scheduler.properties.Memory]).toEqual(['2048', '4096']);
@@ -320,12 +329,12 @@ describe('AirflowOnEcs', () => {
 
     test('extra environment reaches every component; per-component environment only that one', () => {
       const { template } = oneStack({
-        environment: { AIRFLOW__CORE__PARALLELISM: '64' },
+        environment: { AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG: '32' },
         scheduler: { environment: { AIRFLOW__SCHEDULER__PARSING_CLEANUP_INTERVAL: '120' } },
       });
       for (const [name, td] of Object.entries(taskDefinitions(template))) {
         const env = envOf(td.containers[0]);
-        expect(env.AIRFLOW__CORE__PARALLELISM).toBe('64');
+        expect(env.AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG).toBe('32');
         expect(env.AIRFLOW__SCHEDULER__PARSING_CLEANUP_INTERVAL).toBe(name === 'scheduler' ? '120' : undefined);
       }
     });

@@ -43,12 +43,12 @@ test('examples/basic synthesizes a storage stack and a services stack', () => {
 
 test('the summary lists each component with CPU, memory, architecture and count', () => {
   const summary = summarize(outdir);
-  expect(summary.components.map(c => [c.component, c.cpu, c.memoryMiB, c.architecture, c.desiredCount])).toEqual([
-    ['api-server', '1024', '2048', 'ARM64', '1'],
-    ['scheduler', '1024', '2048', 'ARM64', '1'],
-    ['dag-processor', '1024', '2048', 'ARM64', '1'],
-    ['triggerer', '512', '1024', 'ARM64', '1'],
-    ['celery-worker', '1024', '3072', 'ARM64', '2'],
+  expect(summary.components.map(c => [c.component, c.cpu, c.memoryMiB, c.architecture, c.desiredCount, c.scaling, c.spotPercent])).toEqual([
+    ['api-server', '1024', '2048', 'ARM64', '1', 'fixed', 0],
+    ['scheduler', '1024', '2048', 'ARM64', '1', 'fixed', 0],
+    ['dag-processor', '1024', '2048', 'ARM64', '1', 'fixed', 0],
+    ['triggerer', '512', '1024', 'ARM64', '1', 'fixed', 0],
+    ['celery-worker', '1024', '3072', 'ARM64', '0', '0–10 on queue', 75],
   ]);
 });
 

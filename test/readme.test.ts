@@ -39,8 +39,12 @@ describe('the defaults in code are the defaults that are synthesized', () => {
     expect(sizeOf('celery-worker')).toEqual(pick(DEFAULTS.workers));
     expect(sizeOf('migrate')).toEqual(pick(DEFAULTS.migration));
     for (const s of Object.values<any>(t.servicesTemplate.findResources('AWS::ECS::Service'))) {
-      expect(s.Properties.DesiredCount).toBe(1);
+      const isWorker = s.Properties.TaskDefinition.Ref === tds['celery-worker'].logicalId;
+      expect(s.Properties.DesiredCount).toBe(isWorker ? DEFAULTS.workerScaling.minCapacity : 1);
     }
+    t.servicesTemplate.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      MinCapacity: DEFAULTS.workerScaling.minCapacity, MaxCapacity: DEFAULTS.workerScaling.maxCapacity,
+    });
     const worker = tds['celery-worker'].containers.find(c => c.Name === 'celery-worker')!;
     expect(worker.Environment!.find(e => e.Name === 'AIRFLOW__CELERY__WORKER_CONCURRENCY')!.Value).toBe(`${DEFAULTS.workers.concurrency}`);
     for (const td of Object.values(tds)) expect(td.properties.RuntimePlatform.CpuArchitecture).toBe(DEFAULTS.cpuArchitecture);

@@ -16,8 +16,8 @@ function templates(): [string, any][] {
       webAccess: WebAccess.publicHttps({ certificate: acm.Certificate.fromCertificateArn(s, 'C', 'arn:aws:acm:us-east-1:123456789012:certificate/x'), domainName: 'airflow.example.com', allowedCidrs: ['203.0.113.0/24'] }),
       image: AirflowImage.official(AirflowVersion.of('3.1.9')),
       cpuArchitecture: ecs.CpuArchitecture.X86_64,
-      workers: { cpu: 2048, memoryLimitMiB: 8192, concurrency: 16, desiredCount: 4 },
-      environment: { AIRFLOW__CORE__PARALLELISM: '64' },
+      workers: { cpu: 2048, memoryLimitMiB: 8192, concurrency: 16, minCapacity: 1, maxCapacity: 40, spot: false },
+      environment: { AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG: '32' },
     })],
     ['git-sync over HTTPS with a token', s => new AirflowOnEcs(s, 'Airflow', {
       dags: DagSource.gitSync({ repository: 'https://github.com/acme/dags.git', subPath: 'dags', credentials: GitCredentials.httpsToken({ secret: secretsmanager.Secret.fromSecretNameV2(s, 'T', 'token') }) }),

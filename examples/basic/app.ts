@@ -20,7 +20,8 @@ class AirflowServicesStack extends Stack {
     super(scope, id, props);
     const airflow = new AirflowOnEcs(this, 'Airflow', {
       storage: props.storage,
-      workers: { desiredCount: 2 },
+      // 0–10 workers following the task queue, 75% on Fargate Spot (the defaults, spelled out)
+      workers: { minCapacity: 0, maxCapacity: 10 },
     });
     new CfnOutput(this, 'AirflowUrl', { value: airflow.url, description: 'The Airflow UI (internal load balancer: reach it from the VPC)' });
     new CfnOutput(this, 'AdminPasswordSecret', {

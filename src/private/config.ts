@@ -33,14 +33,11 @@ export function sharedEnvironment(input: SharedConfigInput): Record<string, stri
     ...(input.baseUrl ? { AIRFLOW__API__BASE_URL: input.baseUrl } : {}),
 
     // Sensitive values are assembled in the container from ECS secrets (runtime-commands.ts).
-    AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_CMD: SQL_ALCHEMY_CONN_CMD,
+    ...databaseEnvironment(storage),
     AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC_CMD: SQL_ALCHEMY_CONN_ASYNC_CMD,
     AIRFLOW__CELERY__BROKER_URL_CMD: BROKER_URL_CMD,
     AIRFLOW__CELERY__RESULT_BACKEND_CMD: RESULT_BACKEND_CMD,
     AIRFLOW__CORE__FERNET_KEY_CMD: FERNET_KEY_CMD,
-    [RUNTIME_ENV.dbHost]: storage.database.dbInstanceEndpointAddress,
-    [RUNTIME_ENV.dbPort]: storage.database.dbInstanceEndpointPort,
-    [RUNTIME_ENV.dbName]: storage.databaseName,
     [RUNTIME_ENV.brokerHost]: storage.brokerEndpointAddress,
     [RUNTIME_ENV.brokerPort]: `${PORTS.valkey}`,
 
@@ -61,8 +58,7 @@ export function sharedSecrets(storage: AirflowStorage): Record<string, ecs.Secre
     // with "Invalid auth token: Signature verification failed" (the story's commit #47).
     AIRFLOW__API_AUTH__JWT_SECRET: ecs.Secret.fromSecretsManager(storage.jwtSecret),
     AIRFLOW__API__SECRET_KEY: ecs.Secret.fromSecretsManager(storage.apiSecretKeySecret),
-    [RUNTIME_ENV.dbUsername]: ecs.Secret.fromSecretsManager(storage.databaseSecret, 'username'),
-    [RUNTIME_ENV.dbPassword]: ecs.Secret.fromSecretsManager(storage.databaseSecret, 'password'),
+    ...databaseSecrets(storage),
     [RUNTIME_ENV.brokerPassword]: ecs.Secret.fromSecretsManager(storage.brokerAuthTokenSecret),
     [RUNTIME_ENV.fernetKey]: ecs.Secret.fromSecretsManager(storage.fernetKeySecret),
   };
@@ -81,4 +77,22 @@ export function managedEnvironmentNames(env: Record<string, string>, secrets: Re
     }
   }
   return names;
+}
+
+/** What a container needs to reach the metadata database the way Airflow does. */
+export function databaseEnvironment(storage: AirflowStorage): Record<string, string> {
+  return {
+    AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_CMD: SQL_ALCHEMY_CONN_CMD,
+    [RUNTIME_ENV.dbHost]: storage.database.dbInstanceEndpointAddress,
+    [RUNTIME_ENV.dbPort]: storage.database.dbInstanceEndpointPort,
+    [RUNTIME_ENV.dbName]: storage.databaseName,
+  };
+}
+
+/** The database credentials, as ECS secrets (fields of the database secret). */
+export function databaseSecrets(storage: AirflowStorage): Record<string, ecs.Secret> {
+  return {
+    [RUNTIME_ENV.dbUsername]: ecs.Secret.fromSecretsManager(storage.databaseSecret, 'username'),
+    [RUNTIME_ENV.dbPassword]: ecs.Secret.fromSecretsManager(storage.databaseSecret, 'password'),
+  };
 }

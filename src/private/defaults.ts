@@ -12,6 +12,7 @@ export const DEFAULTS = {
   triggerer: { cpu: 512, memoryLimitMiB: 1024, desiredCount: 1 },
   workers: { cpu: 1024, memoryLimitMiB: 3072, desiredCount: 1, concurrency: 8 },
   migration: { cpu: 512, memoryLimitMiB: 1024 },
+  workerScaling: { minCapacity: 0, maxCapacity: 10, scaleInCooldownSeconds: 300, maxQueueWaitSeconds: 1800, spotPercent: 75, protectionMinutes: 15 },
 
   logRetentionDays: 30,
   healthCheckGracePeriodSeconds: 480,

@@ -157,7 +157,7 @@ export class AirflowDatabaseMigration extends Construct implements ec2.IConnecta
     this.connections = new ec2.Connections({ securityGroups: [this.securityGroup] });
     // Tasks may open any outbound connection (image pulls, AWS APIs, whatever DAGs call), so the
     // egress halves of the rules below are already covered.
-    Annotations.of(this.securityGroup).acknowledgeWarning('@aws-cdk/aws-ec2:ipv4IgnoreEgressRule', 'outbound traffic is allowed to anywhere');
+    Annotations.of(this).acknowledgeWarning('@aws-cdk/aws-ec2:ipv4IgnoreEgressRule', 'outbound traffic is allowed to anywhere');
     this.connections.allowTo(props.storage.database, ec2.Port.tcp(PORTS.postgres), 'Airflow migration task to the metadata database');
 
     const code = lambda.Code.fromAsset(path.join(__dirname, '..', '..', 'assets', 'migration-runner'));

@@ -12,6 +12,7 @@ import { managedEnvironmentNames, sharedEnvironment, sharedSecrets } from '../pr
 import { DEFAULTS, PORTS } from '../private/defaults';
 import { gitSyncDagsFolder } from '../private/git-sync-commands';
 import { checkCount, checkFargateSize, isConcrete, Problems } from '../private/validation';
+import type { WorkerAutoscalingOptions } from '../scaling/worker-autoscaling';
 import { AirflowStorage } from '../storage/airflow-storage';
 
 /**
@@ -41,7 +42,7 @@ export interface AirflowComponentOptions {
 
   /**
    * Extra environment variables for this component, for example
-   * `{ AIRFLOW__CORE__PARALLELISM: '64' }`. Variables the library manages cannot be set here
+   * `{ AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG: '32' }`. Variables the library manages cannot be set here
    * (synth fails with the option that sets them instead). Never put secrets here: they would be
    * stored in the template in plain text.
    *
@@ -53,7 +54,7 @@ export interface AirflowComponentOptions {
 /**
  * Options of the Celery workers.
  */
-export interface AirflowWorkerOptions extends AirflowComponentOptions {
+export interface AirflowWorkerOptions extends AirflowComponentOptions, WorkerAutoscalingOptions {
   /**
    * Tasks one worker runs at the same time (`[celery] worker_concurrency`). Each running task is
    * a Python process of 150–300 MiB, so keep `memoryLimitMiB / concurrency` above 300.
@@ -176,6 +177,12 @@ export class AirflowService extends Construct implements ec2.IConnectable {
   public readonly connections: ec2.Connections;
   /** The component this service runs. */
   public readonly component: AirflowComponent;
+  /** The image the component runs. */
+  public readonly image: ecs.ContainerImage;
+  /** The storage the component uses. */
+  public readonly storage: AirflowStorage;
+  /** Tasks one worker runs at a time, for the Celery worker service. */
+  public readonly workerConcurrency?: number;
   /** The git-sync sidecar, on components that read DAG files when DAGs come from git. */
   public readonly gitSync?: GitSyncSidecar;
 
@@ -242,6 +249,9 @@ export class AirflowService extends Construct implements ec2.IConnectable {
       },
     });
     const containerImage = image.bind(architecture);
+    this.image = containerImage;
+    this.storage = props.storage;
+    this.workerConcurrency = isWorker ? props.workerConcurrency ?? DEFAULTS.workers.concurrency : undefined;
     const allEnv = { ...env, ...(props.environment ?? {}) };
 
     this.container = this.taskDefinition.addContainer('Airflow', {
@@ -320,7 +330,7 @@ export class AirflowService extends Construct implements ec2.IConnectable {
     this.connections = this.service.connections;
     // Tasks may open any outbound connection (image pulls, AWS APIs, whatever DAGs call), so the
     // egress halves of the rules below are already covered.
-    Annotations.of(this.securityGroup).acknowledgeWarning('@aws-cdk/aws-ec2:ipv4IgnoreEgressRule', 'outbound traffic is allowed to anywhere');
+    Annotations.of(this).acknowledgeWarning('@aws-cdk/aws-ec2:ipv4IgnoreEgressRule', 'outbound traffic is allowed to anywhere');
 
     // Reach the database and (for Celery users) the broker. `allowTo` puts both rules in this
     // stack, so a storage stack never refers to the services that use it.

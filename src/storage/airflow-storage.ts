@@ -182,6 +182,8 @@ export class AirflowStorage extends Construct {
   public readonly databaseSecret: secretsmanager.ISecret;
   /** The name of the database Airflow uses. */
   public readonly databaseName: string;
+  /** The database instance class, such as `db.t4g.small`, when this construct created the instance. */
+  public readonly databaseInstanceClass?: string;
   /** The broker: an ElastiCache for Valkey replication group. */
   public readonly broker: elasticache.CfnReplicationGroup;
   /** The broker's security group. */
@@ -249,10 +251,12 @@ export class AirflowStorage extends Construct {
       this.database = db.existingInstance;
       this.databaseSecret = db.existingSecret!;
     } else {
+      const instanceType = db.instanceType ?? new ec2.InstanceType(DEFAULTS.databaseInstanceType.replace(/^db\./, ''));
+      this.databaseInstanceClass = `db.${instanceType.toString()}`;
       const secret = new rds.DatabaseSecret(this, 'DatabaseSecret', { username: DEFAULTS.databaseUsername });
       const instance = new rds.DatabaseInstance(this, 'Database', {
         engine: rds.DatabaseInstanceEngine.postgres({ version: db.engineVersion ?? rds.PostgresEngineVersion.VER_17 }),
-        instanceType: db.instanceType ?? new ec2.InstanceType(DEFAULTS.databaseInstanceType.replace(/^db\./, '')),
+        instanceType,
         vpc: this.vpc,
         vpcSubnets: this.dataSubnets,
         credentials: rds.Credentials.fromSecret(secret),

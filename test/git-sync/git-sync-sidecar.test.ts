@@ -96,7 +96,7 @@ describe('DagSource.gitSync on AirflowOnEcs', () => {
   test('an alarm on failed syncs per component, from the git-sync logs', () => {
     template.resourceCountIs('AWS::Logs::MetricFilter', 3);
     template.allResourcesProperties('AWS::Logs::MetricFilter', { FilterPattern: '"error syncing repo"' });
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { AlarmDescription: Match.stringLikeRegexp('^git-sync cannot sync') }, 3);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       EvaluationPeriods: 3,
       DatapointsToAlarm: 3,

@@ -6,9 +6,9 @@ export const PYTHON = '/usr/bin/python3';
 
 /** What the runtime tests need, as Debian packages. */
 export const DEBIAN_PACKAGES = [
-  'postgresql', 'redis-server', 'openssl',
+  'postgresql', 'redis-server', 'openssl', 'git', 'util-linux', 'curl',
   'python3-sqlalchemy', 'python3-psycopg2', 'python3-asyncpg', 'python3-greenlet',
-  'python3-cryptography', 'python3-redis', 'python3-kombu', 'python3-celery',
+  'python3-cryptography', 'python3-redis', 'python3-kombu', 'python3-celery', 'python3-boto3',
 ];
 
 export const INSTALL_COMMAND = `apt-get update && apt-get install -y --no-install-recommends ${DEBIAN_PACKAGES.join(' ')}`;
@@ -24,13 +24,13 @@ export function postgresBinDir(): string | undefined {
 export function missingRequirements(): string[] {
   const missing: string[] = [];
   if (!postgresBinDir()) missing.push('PostgreSQL server (initdb, pg_ctl)');
-  for (const bin of ['redis-server', 'openssl']) {
+  for (const bin of ['redis-server', 'openssl', 'git', 'setpriv', 'curl']) {
     if (spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0) missing.push(bin);
   }
   if (!fs.existsSync(PYTHON)) {
     missing.push(PYTHON);
   } else {
-    const modules = ['sqlalchemy', 'psycopg2', 'asyncpg', 'greenlet', 'cryptography', 'redis', 'kombu', 'celery'];
+    const modules = ['sqlalchemy', 'psycopg2', 'asyncpg', 'greenlet', 'cryptography', 'redis', 'kombu', 'celery', 'boto3'];
     const r = spawnSync(PYTHON, ['-c', 'import importlib.util,sys;print(\' \'.join(m for m in sys.argv[1:] if importlib.util.find_spec(m) is None))', ...modules], { encoding: 'utf8' });
     const absent = r.stdout.trim();
     if (r.status !== 0) missing.push(`python modules (check failed: ${r.stderr})`);

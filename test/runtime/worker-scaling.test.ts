@@ -1,0 +1,213 @@
+/**
+ * The worker-scaling program, as synthesized into the scheduler's `queue-metrics` sidecar and the
+ * workers' `scale-in-protection` sidecar, run for real: its math table-tested in Python, its
+ * queries against a real PostgreSQL holding Airflow 3.1's task_instance table, its CloudWatch
+ * calls made by real botocore to a local endpoint, its ECS agent calls to a local agent.
+ */
+import { spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as http from 'http';
+import * as os from 'os';
+import * as path from 'path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { AirflowOnEcs } from '../../src';
+import { ContainerDef, envOf, taskDefinitions } from '../util';
+import { PYTHON } from './requirements';
+import { freePort, RunningPostgres, startPostgres } from './services';
+
+const stack = new Stack(new App(), 'S');
+new AirflowOnEcs(stack, 'Airflow', { workers: { concurrency: 4 } });
+const tds = taskDefinitions(Template.fromStack(stack));
+const publisher = tds.scheduler.containers.find(c => c.Name === 'queue-metrics')! as ContainerDef & { EntryPoint: string[] };
+const protector = tds['celery-worker'].containers.find(c => c.Name === 'scale-in-protection')! as ContainerDef & { EntryPoint: string[] };
+const ROLE = { name: 'airflow', password: 'p@ss word/%', database: 'airflow' };
+
+let dir: string;
+let sourceFile: string;
+let pg: RunningPostgres;
+
+function harness(job: string, args: string[], env: Record<string, string> = {}): { stdout: string; stderr: string; status: number | null } {
+  return spawnSync(PYTHON, [path.join(__dirname, 'worker_scaling_harness.py'), sourceFile, job, ...args], {
+    encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', ...env },
+  });
+}
+
+/** The sidecar's environment from the template, with deploy-time values made local. */
+function sidecarEnv(c: ContainerDef, extra: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(envOf(c))) env[k] = typeof v === 'string' ? v : '';
+  return {
+    ...env,
+    CDK_AIRFLOW_DB_HOST: '127.0.0.1',
+    CDK_AIRFLOW_DB_PORT: `${pg.port}`,
+    CDK_AIRFLOW_DB_USERNAME: ROLE.name,
+    CDK_AIRFLOW_DB_PASSWORD: ROLE.password,
+    ...extra,
+  };
+}
+
+function psql(sql: string): void {
+  const r = spawnSync(PYTHON, ['-c', [
+    'import os, sqlalchemy',
+    "e = sqlalchemy.create_engine(os.environ['URL'])",
+    'with e.begin() as c:',
+    "    c.execute(sqlalchemy.text(os.environ['SQL']))",
+  ].join('\n')], { encoding: 'utf8', env: { URL: `postgresql+psycopg2://${ROLE.name}:${encodeURIComponent(ROLE.password)}@127.0.0.1:${pg.port}/airflow?sslmode=require`, SQL: sql } });
+  if (r.status !== 0) throw new Error(r.stderr);
+}
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-airflow-ecs-scaling-'));
+  expect(publisher.EntryPoint).toEqual(['python3', '-c']);
+  expect(publisher.Command![1]).toBe('publish');
+  expect(protector.Command![1]).toBe('protect');
+  expect(protector.Command![0]).toBe(publisher.Command![0]);
+  sourceFile = path.join(dir, 'airflow_worker_scaling.py');
+  fs.writeFileSync(sourceFile, publisher.Command![0]);
+  pg = await startPostgres([ROLE]);
+  // The columns of Airflow 3.1's task_instance that the program reads (and its key).
+  psql(`CREATE TABLE task_instance (
+    id UUID PRIMARY KEY, task_id VARCHAR(250) NOT NULL, dag_id VARCHAR(250) NOT NULL, run_id VARCHAR(250) NOT NULL,
+    map_index INTEGER NOT NULL DEFAULT -1, state VARCHAR(20), queue VARCHAR(256), hostname VARCHAR(1000), executor VARCHAR(1000),
+    pool VARCHAR(256) NOT NULL DEFAULT 'default_pool', try_number INTEGER DEFAULT 0)`);
+});
+
+afterAll(() => {
+  pg?.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function insertTasks(rows: [state: string, queue: string, hostname: string | null, count: number][]): void {
+  psql('DELETE FROM task_instance');
+  const values: string[] = [];
+  let n = 0;
+  for (const [state, queue, hostname, count] of rows) {
+    for (let i = 0; i < count; i++) {
+      n++;
+      values.push(`('00000000-0000-0000-0000-${String(n).padStart(12, '0')}', 't${n}', 'dag', 'run', -1, '${state}', '${queue}', ${hostname ? `'${hostname}'` : 'NULL'})`);
+    }
+  }
+  if (values.length) psql(`INSERT INTO task_instance (id, task_id, dag_id, run_id, map_index, state, queue, hostname) VALUES ${values.join(',')}`);
+}
+
+describe('the math', () => {
+  test.each([
+    // queued, running, concurrency -> desired
+    [0, 0, 8, 0],
+    [1, 0, 8, 1],
+    [0, 1, 8, 1],
+    [8, 0, 8, 1],
+    [9, 0, 8, 2],
+    [5, 4, 8, 2],
+    [100, 60, 16, 10],
+    [161, 0, 16, 11],
+    [3, 0, 1, 3],
+  ])('queued %i + running %i at concurrency %i needs %i workers', (queued, running, concurrency, desired) => {
+    const r = harness('desired', [JSON.stringify([[queued, running, concurrency]])]);
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual([desired]);
+  });
+
+  test('scale-out is immediate; scale-in waits until the need has been lower for the cooldown', () => {
+    // cooldown 300 s: a need is held until 300 s after it was last seen
+    const samples = [[0, 0], [30, 5], [60, 2], [90, 2], [329, 2], [330, 2], [359, 1], [390, 1], [689, 0], [690, 0]];
+    const r = harness('hold', ['300', JSON.stringify(samples)]);
+    expect(JSON.parse(r.stdout)).toEqual([0, 5, 5, 5, 5, 2, 2, 2, 1, 0]);
+  });
+});
+
+describe('the queue-metrics publisher', () => {
+  test('counts queued and running tasks on the workers\' queues in PostgreSQL and publishes them with botocore', async () => {
+    insertTasks([
+      ['queued', 'default', null, 7],
+      ['running', 'default', '10.0.1.5', 6],
+      ['running', 'gpu', '10.0.9.9', 3], // another queue: not ours
+      ['scheduled', 'default', null, 20], // not yet sent to Celery
+      ['deferred', 'default', null, 4], // waiting in the triggerer
+      ['success', 'default', '10.0.1.5', 50],
+    ]);
+    const requests: string[] = [];
+    const port = await freePort();
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', c => body += c);
+      req.on('end', () => {
+        requests.push(body);
+        res.setHeader('Content-Type', 'text/xml');
+        res.end('<PutMetricDataResponse xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/"><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></PutMetricDataResponse>');
+      });
+    });
+    await new Promise<void>(r => server.listen(port, '127.0.0.1', r));
+    try {
+      const env = sidecarEnv(publisher, {
+        CDK_AIRFLOW_SCALING_DIMENSIONS: JSON.stringify({ ClusterName: 'airflow', ServiceName: 'workers' }),
+        AWS_ENDPOINT_URL_CLOUDWATCH: `http://127.0.0.1:${port}`,
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+        AWS_DEFAULT_REGION: 'eu-west-1',
+      });
+      const r = await new Promise<{ status: number | null; stdout: string }>((resolve) => {
+        const child = spawn(PYTHON, [path.join(__dirname, 'worker_scaling_harness.py'), sourceFile, 'publish', '2'], { env: { PATH: '/usr/bin:/bin', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        child.stdout.on('data', (d: Buffer) => stdout += d);
+        child.on('exit', (status: number | null) => resolve({ status, stdout }));
+      });
+      expect(r.status).toBe(0);
+      const logs = r.stdout.trim().split('\n').map(l => JSON.parse(l));
+      expect(logs.map(l => [l.msg, l.queued, l.running, l.need, l.desired])).toEqual([
+        ['published', 7, 6, 4, 4], // ceil(13 / 4)
+        ['published', 7, 6, 4, 4],
+      ]);
+      expect(requests).toHaveLength(2);
+      const form = new URLSearchParams(requests[0]);
+      expect(form.get('Action')).toBe('PutMetricData');
+      expect(form.get('Namespace')).toBe('CdkAirflowEcs/Workers');
+      const metrics: Record<string, string> = {};
+      for (let i = 1; form.get(`MetricData.member.${i}.MetricName`); i++) {
+        metrics[form.get(`MetricData.member.${i}.MetricName`)!] = form.get(`MetricData.member.${i}.Value`)!;
+        expect(form.get(`MetricData.member.${i}.Dimensions.member.1.Name`)).toBe('ClusterName');
+        expect(form.get(`MetricData.member.${i}.Dimensions.member.2.Value`)).toBe('workers');
+      }
+      expect(metrics).toEqual({ QueuedTasks: '7.0', RunningTasks: '6.0', DesiredWorkers: '4.0' });
+    } finally {
+      await new Promise(r => server.close(r));
+    }
+  });
+});
+
+describe('the scale-in protector', () => {
+  test('protects a worker while tasks run on it, and releases it when idle', async () => {
+    const ip = harness('host-ip', []).stdout.trim();
+    expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    const bodies: any[] = [];
+    const port = await freePort();
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', c => body += c);
+      req.on('end', () => {
+        expect([req.method, req.url]).toEqual(['PUT', '/task-protection/v1/state']);
+        bodies.push(JSON.parse(body));
+        res.end(JSON.stringify({ protection: { ProtectionEnabled: JSON.parse(body).ProtectionEnabled } }));
+      });
+    });
+    await new Promise<void>(r => server.listen(port, '127.0.0.1', r));
+    const runProtector = () => new Promise<number | null>((resolve) => {
+      const env = sidecarEnv(protector, { ECS_AGENT_URI: `http://127.0.0.1:${port}` });
+      const child = spawn(PYTHON, [path.join(__dirname, 'worker_scaling_harness.py'), sourceFile, 'protect', '1'], { env: { PATH: '/usr/bin:/bin', ...env }, stdio: 'ignore' });
+      child.on('exit', resolve);
+    });
+    try {
+      insertTasks([['running', 'default', ip, 2], ['running', 'default', '10.9.9.9', 5]]);
+      expect(await runProtector()).toBe(0);
+      insertTasks([['success', 'default', ip, 2], ['running', 'default', '10.9.9.9', 5]]);
+      expect(await runProtector()).toBe(0);
+      expect(bodies).toEqual([
+        { ProtectionEnabled: true, ExpiresInMinutes: 15 },
+        { ProtectionEnabled: false },
+      ]);
+    } finally {
+      await new Promise(r => server.close(r));
+    }
+  });
+});

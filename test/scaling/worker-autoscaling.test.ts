@@ -1,0 +1,245 @@
+import { spawnSync } from 'child_process';
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import { AirflowComponent, AirflowOnEcs, AirflowOnEcsProps, AirflowService, AirflowStorage, WorkerAutoscaling } from '../../src';
+import { exactCapacitySteps, postgresMaxConnections } from '../../src/private/worker-scaling';
+import { COMPONENTS, envOf, oneStack, taskDefinitions } from '../util';
+
+describe('WorkerAutoscaling in AirflowOnEcs, default settings', () => {
+  const { template, airflow, stack } = oneStack();
+  const tds = taskDefinitions(template);
+  const workerServiceId = Object.entries<any>(template.findResources('AWS::ECS::Service'))
+    .find(([, s]) => s.Properties.TaskDefinition.Ref === tds['celery-worker'].logicalId)![0];
+
+  test('a scalable target on the worker service with the documented bounds (0–10)', () => {
+    template.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 1);
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      ServiceNamespace: 'ecs',
+      ScalableDimension: 'ecs:service:DesiredCount',
+      MinCapacity: 0,
+      MaxCapacity: 10,
+      ResourceId: { 'Fn::Join': ['', ['service/', { Ref: Match.stringLikeRegexp('Cluster') }, '/', { 'Fn::GetAtt': [workerServiceId, 'Name'] }]] },
+    });
+    expect(airflow.workerAutoscaling).toBeInstanceOf(WorkerAutoscaling);
+  });
+
+  test('an ExactCapacity step policy maps DesiredWorkers to the worker count, driven by an always-on alarm', () => {
+    const policy = Object.entries<any>(template.findResources('AWS::ApplicationAutoScaling::ScalingPolicy'));
+    expect(policy).toHaveLength(1);
+    const [policyId, p] = policy[0];
+    const cfg = p.Properties.StepScalingPolicyConfiguration;
+    expect(cfg.AdjustmentType).toBe('ExactCapacity');
+    expect(cfg.MetricAggregationType).toBe('Maximum');
+    expect(cfg.StepAdjustments).toEqual([
+      { MetricIntervalLowerBound: 0, MetricIntervalUpperBound: 1, ScalingAdjustment: 0 },
+      ...Array.from({ length: 9 }, (_, i) => ({ MetricIntervalLowerBound: i + 1, MetricIntervalUpperBound: i + 2, ScalingAdjustment: i + 1 })),
+      { MetricIntervalLowerBound: 10, ScalingAdjustment: 10 },
+    ]);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'CdkAirflowEcs/Workers',
+      MetricName: 'DesiredWorkers',
+      Statistic: 'Maximum',
+      Period: 60,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'missing',
+      AlarmActions: [{ Ref: policyId }],
+      Dimensions: Match.arrayWith([{ Name: 'ServiceName', Value: { 'Fn::GetAtt': [workerServiceId, 'Name'] } }]),
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'DesiredWorkers',
+      Statistic: 'SampleCount',
+      Period: 300,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+  });
+
+  test('workers run on a 25/75 FARGATE/FARGATE_SPOT mix; the control plane never on Spot', () => {
+    const services = template.findResources('AWS::ECS::Service');
+    for (const [id, s] of Object.entries<any>(services)) {
+      if (id === workerServiceId) {
+        expect(s.Properties.CapacityProviderStrategy).toEqual([
+          { CapacityProvider: 'FARGATE', Base: 0, Weight: 25 },
+          { CapacityProvider: 'FARGATE_SPOT', Weight: 75 },
+        ]);
+        expect(s.Properties.LaunchType).toBeUndefined();
+        expect(s.Properties.DesiredCount).toBe(0);
+      } else {
+        expect(s.Properties.LaunchType).toBe('FARGATE');
+        expect(JSON.stringify(s.Properties)).not.toContain('FARGATE_SPOT');
+      }
+    }
+    template.hasResourceProperties('AWS::ECS::ClusterCapacityProviderAssociations', {
+      CapacityProviders: Match.arrayWith(['FARGATE', 'FARGATE_SPOT']),
+    });
+  });
+
+  test('warm shutdown: 120 s stop timeout and DUMB_INIT_SETSID=0 on the worker', () => {
+    const worker = tds['celery-worker'].containers.find(c => c.Name === 'celery-worker')!;
+    expect(worker.StopTimeout).toBe(120);
+    expect(envOf(worker).DUMB_INIT_SETSID).toBe('0');
+  });
+
+  test('the queue-metrics publisher runs in the scheduler task and may only put its own metrics', () => {
+    const c = tds.scheduler.containers.find(x => x.Name === 'queue-metrics')! as any;
+    expect(c.Essential).toBe(true);
+    expect(c.EntryPoint).toEqual(['python3', '-c']);
+    expect(c.Command[1]).toBe('publish');
+    expect(c.Image).toBe('apache/airflow:3.1.8');
+    expect(envOf(c)).toEqual(expect.objectContaining({
+      AIRFLOW__CELERY__WORKER_CONCURRENCY: '8',
+      CDK_AIRFLOW_SCALING_QUEUES: 'default',
+      CDK_AIRFLOW_SCALING_PERIOD_SECONDS: '30',
+      CDK_AIRFLOW_SCALING_SCALE_IN_COOLDOWN_SECONDS: '300',
+      CDK_AIRFLOW_SCALING_NAMESPACE: 'CdkAirflowEcs/Workers',
+      AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_CMD: expect.stringMatching(/^python3 -c /),
+    }));
+    expect(c.Secrets.map((s: any) => s.Name).sort()).toEqual(['CDK_AIRFLOW_DB_PASSWORD', 'CDK_AIRFLOW_DB_USERNAME']);
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([{ Action: 'cloudwatch:PutMetricData', Effect: 'Allow', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'CdkAirflowEcs/Workers' } } }]) },
+      Roles: [{ Ref: tds.scheduler.properties.TaskRoleArn['Fn::GetAtt'][0] }],
+    });
+  });
+
+  test('each worker protects itself from scale-in while it runs tasks', () => {
+    const c = tds['celery-worker'].containers.find(x => x.Name === 'scale-in-protection')! as any;
+    expect(c.Essential).toBe(false);
+    expect(c.Command[1]).toBe('protect');
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['ecs:UpdateTaskProtection', 'ecs:GetTaskProtection'], Effect: 'Allow' })]) },
+      Roles: [{ Ref: tds['celery-worker'].properties.TaskRoleArn['Fn::GetAtt'][0] }],
+    });
+  });
+
+  test('tasks queued for up to 30 minutes (a cold start from zero) are neither failed as stuck nor hold an expired token', () => {
+    for (const name of COMPONENTS) {
+      const env = envOf(tds[name].containers.find(c => c.Name === name)!);
+      expect(env.AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT).toBe('1800');
+      expect(env.AIRFLOW__EXECUTION_API__JWT_EXPIRATION_TIME).toBe('1800');
+    }
+  });
+
+  test('parallelism lets every worker slot fill: maxCapacity x concurrency, in every component', () => {
+    for (const name of COMPONENTS) {
+      expect(envOf(tds[name].containers.find(c => c.Name === name)!).AIRFLOW__CORE__PARALLELISM).toBe('80');
+    }
+  });
+
+  test('no synth warnings with the defaults', () => {
+    expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
+  });
+});
+
+test('options: bounds, cooldown, queue wait, queues and Spot off', () => {
+  const { template } = oneStack({ workers: { minCapacity: 2, maxCapacity: 6, scaleInCooldown: Duration.minutes(15), maxQueueWait: Duration.hours(1), spot: false, onDemandBase: 1, queues: ['default', 'etl'] } });
+  template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 2, MaxCapacity: 6 });
+  const tds = taskDefinitions(template);
+  template.hasResourceProperties('AWS::ECS::Service', { CapacityProviderStrategy: [{ CapacityProvider: 'FARGATE', Base: 1, Weight: 1 }], DesiredCount: 2 });
+  expect(JSON.stringify(template.findResources('AWS::ECS::Service'))).not.toContain('FARGATE_SPOT');
+  const pub = tds.scheduler.containers.find(c => c.Name === 'queue-metrics')!;
+  expect(envOf(pub).CDK_AIRFLOW_SCALING_SCALE_IN_COOLDOWN_SECONDS).toBe('900');
+  expect(envOf(pub).CDK_AIRFLOW_SCALING_QUEUES).toBe('default,etl');
+  expect(envOf(tds['api-server'].containers[0]).AIRFLOW__EXECUTION_API__JWT_EXPIRATION_TIME).toBe('3600');
+});
+
+test('Spot percentages map to capacity-provider weights; 100% is Spot only', () => {
+  const { template } = oneStack({ workers: { spotPercent: 100, onDemandBase: 2 } });
+  template.hasResourceProperties('AWS::ECS::Service', {
+    CapacityProviderStrategy: [{ CapacityProvider: 'FARGATE', Base: 2, Weight: 0 }, { CapacityProvider: 'FARGATE_SPOT', Weight: 100 }],
+  });
+});
+
+describe('exactCapacitySteps: the step table', () => {
+  test.each([
+    [1, [[0, 1, 0], [1, undefined, 1]]],
+    [3, [[0, 1, 0], [1, 2, 1], [2, 3, 2], [3, undefined, 3]]],
+    [40, null],
+    [100, null],
+  ] as [number, ([number, number | undefined, number][] | null)][])('max %i', (max, expected) => {
+    const steps = exactCapacitySteps(max);
+    if (expected) expect(steps.map(s => [s.lower, s.upper, s.capacity])).toEqual(expected);
+    expect(steps.length).toBeLessThanOrEqual(21);
+    // contiguous from 0, open-ended at the top, never above max, never below the need
+    expect(steps[0].lower).toBe(0);
+    for (let i = 1; i < steps.length; i++) expect(steps[i].lower).toBe(steps[i - 1].upper);
+    expect(steps[steps.length - 1].upper).toBeUndefined();
+    for (let need = 0; need <= max + 5; need++) {
+      const step = steps.find(s => need >= s.lower && (s.upper === undefined || need < s.upper))!;
+      expect(step.capacity).toBeGreaterThanOrEqual(Math.min(need, max));
+      expect(step.capacity).toBeLessThanOrEqual(max);
+    }
+  });
+});
+
+describe('database connection capacity', () => {
+  test('RDS PostgreSQL max_connections from the instance class', () => {
+    expect(postgresMaxConnections('db.t4g.micro')).toBe(101);
+    expect(postgresMaxConnections('db.t4g.small')).toBe(202);
+    expect(postgresMaxConnections('db.r6g.large')).toBe(1622);
+    expect(postgresMaxConnections('db.weird')).toBeUndefined();
+  });
+
+  test('warns when workers x concurrency outgrow the database', () => {
+    const { stack } = oneStack({ workers: { maxCapacity: 40 } });
+    Annotations.fromStack(stack).hasWarning('/Airflow/Airflow', Match.stringLikeRegexp('Airflow may open about 501 database connections at workers.maxCapacity \\(40\\) x workers.concurrency \\(8\\), but db.t4g.small accepts about 199; raise the database instance class'));
+  });
+
+  test('a bigger database takes the same fleet without a warning', () => {
+    const app = new App();
+    const stack = new Stack(app, 'S');
+    const storage = new AirflowStorage(stack, 'Storage', { database: { instanceType: ec2.InstanceType.of(ec2.InstanceClass.R6G, ec2.InstanceSize.LARGE) } });
+    new AirflowOnEcs(stack, 'Airflow', { storage, workers: { maxCapacity: 40 } });
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('database connections'))).toEqual([]);
+  });
+});
+
+test('WorkerAutoscaling works alone on a worker service', () => {
+  const stack = new Stack(new App(), 'S');
+  const storage = new AirflowStorage(stack, 'Storage');
+  const cluster = new ecs.Cluster(stack, 'Cluster', { vpc: storage.vpc });
+  const workers = new AirflowService(stack, 'Workers', { cluster, storage, component: AirflowComponent.CELERY_WORKER, workerConcurrency: 4 });
+  const scheduler = new AirflowService(stack, 'Scheduler', { cluster, storage, component: AirflowComponent.SCHEDULER });
+  const scaling = new WorkerAutoscaling(stack, 'Scaling', { workers, scheduler, maxCapacity: 5 });
+  const template = Template.fromStack(stack);
+  template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 0, MaxCapacity: 5 });
+  template.hasResourceProperties('AWS::ECS::ClusterCapacityProviderAssociations', { CapacityProviders: Match.arrayWith(['FARGATE_SPOT']) });
+  expect(scaling.capacityProviderStrategies.map(s => s.capacityProvider)).toEqual(['FARGATE', 'FARGATE_SPOT']);
+  expect(() => new WorkerAutoscaling(stack, 'Wrong', { workers: scheduler, scheduler })).toThrow(/workers must be the Celery worker service, got scheduler/);
+});
+
+describe('bad scaling input fails at synth with the prop, the value and the fix', () => {
+  const cases: [string, AirflowOnEcsProps, RegExp][] = [
+    ['min above max', { workers: { minCapacity: 5, maxCapacity: 2 } }, /workers\.minCapacity \(5\) must be <= workers\.maxCapacity \(2\); lower minCapacity or raise maxCapacity/],
+    ['negative min', { workers: { minCapacity: -1 } }, /workers\.minCapacity \(-1\) must be a whole number >= 0/],
+    ['zero max', { workers: { maxCapacity: 0 } }, /workers\.maxCapacity \(0\) must be a whole number from 1 to 200/],
+    ['a scale-in cooldown of seconds', { workers: { scaleInCooldown: Duration.seconds(10) } }, /workers\.scaleInCooldown \(10 s\) must be between 60 seconds and 1 hour/],
+    ['a queue wait below Airflow\'s default', { workers: { maxQueueWait: Duration.minutes(5) } }, /workers\.maxQueueWait \(300 s\) must be between 10 minutes/],
+    ['Spot percent above 100', { workers: { spotPercent: 120 } }, /workers\.spotPercent \(120\) must be a whole number from 0 to 100/],
+    ['Spot percent with Spot off', { workers: { spot: false, spotPercent: 50 } }, /workers\.spotPercent \(50\) has no effect with workers\.spot: false/],
+    ['a desired count for queue-scaled workers', { workers: { desiredCount: 3 } }, /workers\.desiredCount \(3\) does not apply: workers scale on the task queue; set workers\.minCapacity and workers\.maxCapacity/],
+    ['a bad queue name', { workers: { queues: ['my queue'] } }, /workers\.queues entry 'my queue' is not a Celery queue name/],
+    ['no queues', { workers: { queues: [] } }, /workers\.queues is empty/],
+    ['the queue timeout in environment', { environment: { AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT: '60' } }, /environment\.AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT is set by workers\.maxQueueWait/],
+    ['parallelism in environment', { scheduler: { environment: { AIRFLOW__CORE__PARALLELISM: '32' } } }, /scheduler\.environment\.AIRFLOW__CORE__PARALLELISM is set by workers\.maxCapacity x workers\.concurrency/],
+  ];
+  test.each(cases)('%s', (_name, props, message) => {
+    const stack = new Stack(new App(), 'S');
+    expect(() => new AirflowOnEcs(stack, 'Airflow', props)).toThrow(message);
+  });
+});
+
+test('the simulation script prints worker-hours for autoscaling and a fixed fleet', () => {
+  const r = spawnSync('/usr/bin/python3', [`${__dirname}/../../scripts/simulate_worker_scaling.py`], { encoding: 'utf8' });
+  expect(r.status).toBe(0);
+  const hours = (label: string) => Number(new RegExp(`${label}:\\s+([\\d.]+) worker-hours`).exec(r.stdout)![1]);
+  expect(hours('autoscaled')).toBeGreaterThan(0);
+  expect(hours('fixed fleet of 10')).toBe(120);
+  expect(hours('autoscaled')).toBeLessThan(hours('fixed fleet of 10'));
+  const reaction = Number(/first worker launched (\d+) s after/.exec(r.stdout)![1]);
+  expect(reaction).toBeLessThanOrEqual(120);
+});
