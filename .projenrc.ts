@@ -73,7 +73,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     },
   },
 
-  gitignore: ['cdk.out/', '*.d.ts.map', '.test-services/'],
+  gitignore: ['cdk.out/', '*.d.ts.map', '.test-services/', 'test/.readme-snippets/'],
 });
 project.addPackageIgnore('/examples/');
 project.addPackageIgnore('/scripts/');

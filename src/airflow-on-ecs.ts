@@ -9,13 +9,15 @@ import { AirflowComponent } from './common/airflow-component';
 import { AirflowImage } from './common/airflow-image';
 import { DagSource } from './common/dag-source';
 import { WebAccess } from './common/web-access';
+import { componentSpec } from './private/components';
+import { managedEnvironmentNames, sharedEnvironment, sharedSecrets } from './private/config';
 import { DEFAULTS, PORTS } from './private/defaults';
 import { validateGitSync } from './private/git-sync-validation';
 import { Problems } from './private/validation';
 import { postgresMaxConnections, validateWorkerAutoscaling } from './private/worker-scaling';
 import { WorkerAutoscaling } from './scaling/worker-autoscaling';
 import { AirflowDatabaseMigration } from './service/airflow-database-migration';
-import { AirflowComponentOptions, AirflowService, AirflowWorkerOptions } from './service/airflow-service';
+import { AirflowComponentOptions, AirflowService, AirflowTaskOptions, AirflowWorkerOptions } from './service/airflow-service';
 import { AirflowStorage } from './storage/airflow-storage';
 
 /**
@@ -223,10 +225,11 @@ export class AirflowOnEcs extends Construct {
       logRetention: props.logRetention,
       dags: props.dags,
     };
-    const withGlobalEnv = (options: AirflowComponentOptions | undefined): AirflowComponentOptions => ({
+    checkGlobalEnvironment(this.storage, props.environment);
+    const withGlobalEnv = <T extends AirflowTaskOptions>(options: T | undefined): T => ({
       ...options,
       environment: { ...props.environment, ...options?.environment },
-    });
+    } as T);
     this.apiServer = new AirflowService(this, 'ApiServer', {
       ...common, ...withGlobalEnv(props.apiServer), component: AirflowComponent.API_SERVER,
     });
@@ -240,10 +243,10 @@ export class AirflowOnEcs extends Construct {
       ...common, ...withGlobalEnv(props.triggerer), component: AirflowComponent.TRIGGERER,
     });
     const {
-      concurrency, minCapacity, maxCapacity, scaleInCooldown, maxQueueWait, spot, onDemandBase, spotPercent, queues, ...workerOptions
+      concurrency, queues, minCapacity, maxCapacity, scaleInCooldown, maxQueueWait, spot, onDemandBase, spotPercent, ...workerOptions
     } = props.workers ?? {};
     this.workers = new AirflowService(this, 'Workers', {
-      ...common, ...withGlobalEnv(workerOptions), component: AirflowComponent.CELERY_WORKER, workerConcurrency: concurrency,
+      ...common, ...withGlobalEnv(workerOptions), component: AirflowComponent.CELERY_WORKER, workerConcurrency: concurrency, workerQueues: queues,
     });
     this.workerAutoscaling = new WorkerAutoscaling(this, 'WorkerAutoscaling', {
       workers: this.workers,
@@ -255,7 +258,6 @@ export class AirflowOnEcs extends Construct {
       spot,
       onDemandBase,
       spotPercent,
-      queues,
     });
     // A task may wait in the queue for a worker to start from zero: it must not be failed as
     // stuck, nor its Execution API token expire, before then. The same in every component.
@@ -340,9 +342,6 @@ const IPV4_CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\
 
 function validate(props: AirflowOnEcsProps, webAccess: WebAccess): void {
   const problems = new Problems();
-  if (props.workers?.desiredCount !== undefined) {
-    problems.add(`workers.desiredCount (${props.workers.desiredCount}) does not apply: workers scale on the task queue; set workers.minCapacity and workers.maxCapacity (equal values for a fixed fleet)`);
-  }
   const scalingNames = Object.keys(scalingEnvironment('', 0));
   const envs: [string, { [name: string]: string } | undefined][] = [
     ['environment', props.environment], ['apiServer.environment', props.apiServer?.environment], ['scheduler.environment', props.scheduler?.environment],
@@ -379,4 +378,22 @@ function scalingEnvironment(queueWaitSeconds: string, slots: number): Record<str
     // parallelism must let every worker slot fill (Airflow's default of 32 would cap at 4 workers).
     AIRFLOW__CORE__PARALLELISM: `${slots}`,
   };
+}
+
+/**
+ * Refuses variables in the top-level `environment` that the library manages, naming that prop
+ * (the components would otherwise report them under their own names).
+ */
+function checkGlobalEnvironment(storage: AirflowStorage, environment: { [name: string]: string } | undefined): void {
+  const managed = managedEnvironmentNames({
+    ...sharedEnvironment({ storage, executionApiServerUrl: '', baseUrl: 'x' }),
+    ...Object.assign({}, ...AirflowComponent.all().map(c => componentSpec(c).environment)),
+    AIRFLOW__CORE__DAGS_FOLDER: '',
+    AIRFLOW__CELERY__WORKER_CONCURRENCY: '',
+  }, sharedSecrets(storage));
+  const problems = new Problems();
+  for (const name of Object.keys(environment ?? {}).filter(n => managed.has(n))) {
+    problems.add(`environment.${name} is managed by cdk-airflow-ecs (setting it would break the shared configuration every component needs); remove it and use the construct's options instead`);
+  }
+  problems.throwIfAny('AirflowOnEcs');
 }

@@ -173,6 +173,16 @@ describe('AirflowOnEcs', () => {
       for (const s of Object.values<any>(t.servicesTemplate.findResources('AWS::ECS::Service'))) {
         expect(s.DependsOn).toContain(runId);
       }
+      // it runs only once the task can reach the database and read its secrets
+      const resources = t.servicesTemplate.toJSON().Resources;
+      const before = (run.DependsOn as string[]).map(id => resources[id]);
+      expect(before).toEqual(expect.arrayContaining([
+        expect.objectContaining({ Type: 'AWS::EC2::SecurityGroupIngress', Properties: expect.objectContaining({ FromPort: 5432 }) }),
+        expect.objectContaining({ Type: 'AWS::IAM::Policy', Properties: expect.objectContaining({ PolicyDocument: expect.objectContaining({ Statement: expect.arrayContaining([expect.objectContaining({ Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'] })]) }) }) }),
+      ]));
+      t.servicesTemplate.hasResourceProperties('AWS::IAM::Policy', {
+        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'cloudformation:DescribeStacks' })]) },
+      });
       t.servicesTemplate.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.onEvent', Runtime: 'nodejs22.x' });
       t.servicesTemplate.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.isComplete', Runtime: 'nodejs22.x' });
     });
@@ -323,7 +333,7 @@ describe('AirflowOnEcs', () => {
       const tds = taskDefinitions(template);
       expect([tds.scheduler.properties.Cpu, tds.scheduler.properties.Memory]).toEqual(['2048', '4096']);
       expect(envOf(tds['celery-worker'].containers.find(c => c.Name === 'celery-worker')!).AIRFLOW__CELERY__WORKER_CONCURRENCY).toBe('16');
-      template.hasResourceProperties('AWS::ECS::Service', { DesiredCount: 3, TaskDefinition: { Ref: tds['celery-worker'].logicalId } });
+      template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 3, MaxCapacity: 3 });
       template.hasResourceProperties('AWS::ECS::Service', { DesiredCount: 2, TaskDefinition: { Ref: tds.scheduler.logicalId } });
     });
 

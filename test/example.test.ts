@@ -48,7 +48,7 @@ test('the summary lists each component with CPU, memory, architecture and count'
     ['scheduler', '1024', '2048', 'ARM64', '1', 'fixed', 0],
     ['dag-processor', '1024', '2048', 'ARM64', '1', 'fixed', 0],
     ['triggerer', '512', '1024', 'ARM64', '1', 'fixed', 0],
-    ['celery-worker', '1024', '3072', 'ARM64', '0', '0–10 on queue', 75],
+    ['celery-worker', '1024', '3072', 'ARM64', '1', '0–10 on queue', 75],
   ]);
 });
 

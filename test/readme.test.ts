@@ -40,7 +40,7 @@ describe('the defaults in code are the defaults that are synthesized', () => {
     expect(sizeOf('migrate')).toEqual(pick(DEFAULTS.migration));
     for (const s of Object.values<any>(t.servicesTemplate.findResources('AWS::ECS::Service'))) {
       const isWorker = s.Properties.TaskDefinition.Ref === tds['celery-worker'].logicalId;
-      expect(s.Properties.DesiredCount).toBe(isWorker ? DEFAULTS.workerScaling.minCapacity : 1);
+      expect(s.Properties.DesiredCount).toBe(isWorker ? undefined : 1);
     }
     t.servicesTemplate.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
       MinCapacity: DEFAULTS.workerScaling.minCapacity, MaxCapacity: DEFAULTS.workerScaling.maxCapacity,

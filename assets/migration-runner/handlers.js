@@ -2,15 +2,33 @@
 // Custom resource handlers (CDK provider framework: onEvent + isComplete) that run Airflow's
 // migration task once per deployment and fail the deployment when it fails.
 // Plain JavaScript with no dependencies beyond the AWS SDK v3 that the Lambda runtime ships,
-// so it needs no bundling. The ECS client is injected, so tests run these with a fake.
+// so it needs no bundling. The clients are injected, so tests run these with fakes.
 
 const MIGRATION_CONTAINER = 'migrate';
 
-function makeHandlers(ecs, commands) {
+/**
+ * @param ecs an ECS client (send)
+ * @param cloudformation a CloudFormation client (send)
+ * @param commands { RunTaskCommand, DescribeTasksCommand, DescribeStacksCommand }
+ */
+function makeHandlers(ecs, cloudformation, commands) {
+  // During a rollback CloudFormation sends an Update with the old properties. Running the old
+  // image's `airflow db migrate` against a schema the new image already migrated would fail and
+  // leave the stack in UPDATE_ROLLBACK_FAILED: schema upgrades are forward-only, so do nothing.
+  async function isRollingBack(event) {
+    if (event.RequestType !== 'Update' || !event.StackId) return false;
+    const out = await cloudformation.send(new commands.DescribeStacksCommand({ StackName: event.StackId }));
+    const status = ((out.Stacks || [])[0] || {}).StackStatus || '';
+    return status.includes('ROLLBACK');
+  }
+
   async function onEvent(event) {
     if (event.RequestType === 'Delete') {
       // Nothing to undo: migrations are not rolled back by deleting the resource.
       return { PhysicalResourceId: event.PhysicalResourceId };
+    }
+    if (await isRollingBack(event)) {
+      return { PhysicalResourceId: event.PhysicalResourceId, Data: { Skipped: 'rollback' } };
     }
     const p = event.ResourceProperties;
     const out = await ecs.send(new commands.RunTaskCommand({
@@ -38,7 +56,7 @@ function makeHandlers(ecs, commands) {
   }
 
   async function isComplete(event) {
-    if (event.RequestType === 'Delete') {
+    if (event.RequestType === 'Delete' || (event.Data && event.Data.Skipped)) {
       return { IsComplete: true };
     }
     const p = event.ResourceProperties;

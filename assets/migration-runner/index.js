@@ -1,8 +1,13 @@
 'use strict';
 // Lambda entry point: the AWS SDK v3 comes with the Node.js Lambda runtime.
-const sdk = require('@aws-sdk/client-ecs');
+const ecs = require('@aws-sdk/client-ecs');
+const cloudformation = require('@aws-sdk/client-cloudformation');
 const { makeHandlers } = require('./handlers');
 
-const handlers = makeHandlers(new sdk.ECSClient({}), sdk);
+const handlers = makeHandlers(new ecs.ECSClient({}), new cloudformation.CloudFormationClient({}), {
+  RunTaskCommand: ecs.RunTaskCommand,
+  DescribeTasksCommand: ecs.DescribeTasksCommand,
+  DescribeStacksCommand: cloudformation.DescribeStacksCommand,
+});
 exports.onEvent = handlers.onEvent;
 exports.isComplete = handlers.isComplete;

@@ -161,7 +161,6 @@ def protect(iterations=None, sleep=time.sleep):
     agent_uri = os.environ["ECS_AGENT_URI"]
     minutes = int(os.environ.get(ENV["protection_minutes"], "15"))
     period = float(os.environ.get(ENV["period"], "30"))
-    hostname = host_ip_address()
     engine = None
     protected = None
     last_refresh = 0.0
@@ -171,6 +170,7 @@ def protect(iterations=None, sleep=time.sleep):
         try:
             if engine is None:
                 engine = create_engine(database_url(), pool_pre_ping=True, pool_size=1, max_overflow=0)
+            hostname = host_ip_address()
             with engine.connect() as conn:
                 busy = running_on_host(conn, hostname) > 0
             # refresh well before the protection expires, or when the state changes

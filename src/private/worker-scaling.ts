@@ -89,13 +89,5 @@ export function validateWorkerAutoscaling(o: WorkerAutoscalingOptions, prefix: s
   if (o.spot === false && o.spotPercent !== undefined) {
     problems.add(`${p('spotPercent')} (${o.spotPercent}) has no effect with ${p('spot')}: false; remove one of them`);
   }
-  for (const q of o.queues ?? []) {
-    if (!/^[A-Za-z0-9_.-]+$/.test(q)) {
-      problems.add(`${p('queues')} entry '${q}' is not a Celery queue name (letters, digits, _ . -)`);
-    }
-  }
-  if (o.queues !== undefined && o.queues.length === 0) {
-    problems.add(`${p('queues')} is empty, so no task would ever count; omit it for ['default']`);
-  }
   problems.throwIfAny('WorkerAutoscaling');
 }

@@ -68,13 +68,6 @@ export interface WorkerAutoscalingOptions {
    * @default 75
    */
   readonly spotPercent?: number;
-
-  /**
-   * The Celery queues the workers consume; only their tasks count.
-   *
-   * @default ['default']
-   */
-  readonly queues?: string[];
 }
 
 /**
@@ -180,7 +173,7 @@ export class WorkerAutoscaling extends Construct {
     // no longer scaling (it catches its own errors and keeps going).
     this.publisherContainer = scriptContainer(props.scheduler, 'QueueMetrics', 'queue-metrics', 'publish', {
       AIRFLOW__CELERY__WORKER_CONCURRENCY: `${props.workers.workerConcurrency ?? DEFAULTS.workers.concurrency}`,
-      [SCALING_ENV.queues]: (props.queues ?? ['default']).join(','),
+      [SCALING_ENV.queues]: (props.workers.workerQueues ?? ['default']).join(','),
       [SCALING_ENV.period]: '30',
       [SCALING_ENV.cooldown]: `${cooldown.toSeconds()}`,
       [SCALING_ENV.namespace]: METRIC_NAMESPACE,
@@ -204,7 +197,9 @@ export class WorkerAutoscaling extends Construct {
     }));
 
     // --- the policy: ExactCapacity = DesiredWorkers, re-applied every minute ---
-    cfnService.desiredCount = minCapacity;
+    // No DesiredCount in the template: CloudFormation would reset the worker count to it on every
+    // update of the service. ECS starts with one worker, then the policy takes over.
+    cfnService.desiredCount = undefined;
     this.scalableTarget = new appscaling.ScalableTarget(this, 'Target', {
       serviceNamespace: appscaling.ServiceNamespace.ECS,
       scalableDimension: 'ecs:service:DesiredCount',

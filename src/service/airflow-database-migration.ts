@@ -171,6 +171,11 @@ export class AirflowDatabaseMigration extends Construct implements ec2.IConnecta
     const onEvent = new lambda.Function(this, 'OnEvent', { ...fnProps, handler: 'index.onEvent', description: 'Starts the Airflow database migration task' });
     const isComplete = new lambda.Function(this, 'IsComplete', { ...fnProps, handler: 'index.isComplete', description: 'Waits for the Airflow database migration task' });
     this.taskDefinition.grantRun(onEvent);
+    // to tell a rollback (which must not migrate) from an update
+    onEvent.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['cloudformation:DescribeStacks'],
+      resources: [Stack.of(this).formatArn({ service: 'cloudformation', resource: 'stack', resourceName: `${Stack.of(this).stackName}/*` })],
+    }));
     isComplete.addToRolePolicy(new iam.PolicyStatement({
       actions: ['ecs:DescribeTasks'],
       resources: [Stack.of(this).formatArn({ service: 'ecs', resource: 'task', resourceName: `${props.cluster.clusterName}/*` })],
@@ -195,5 +200,7 @@ export class AirflowDatabaseMigration extends Construct implements ec2.IConnecta
         LogGroupName: this.logGroup.logGroupName,
       },
     });
+    // The task needs its roles' policies and its way into the database before it runs.
+    this.resource.node.addDependency(this.taskDefinition.taskRole, this.taskDefinition.obtainExecutionRole(), this.securityGroup);
   }
 }

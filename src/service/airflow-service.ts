@@ -16,9 +16,9 @@ import type { WorkerAutoscalingOptions } from '../scaling/worker-autoscaling';
 import { AirflowStorage } from '../storage/airflow-storage';
 
 /**
- * Size and count of one Airflow component.
+ * Size and extra environment of one Airflow component's tasks.
  */
-export interface AirflowComponentOptions {
+export interface AirflowTaskOptions {
   /**
    * Task CPU units (1024 = 1 vCPU). Must form a valid Fargate pair with `memoryLimitMiB`.
    *
@@ -34,13 +34,6 @@ export interface AirflowComponentOptions {
   readonly memoryLimitMiB?: number;
 
   /**
-   * Number of tasks.
-   *
-   * @default 1
-   */
-  readonly desiredCount?: number;
-
-  /**
    * Extra environment variables for this component, for example
    * `{ AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG: '32' }`. Variables the library manages cannot be set here
    * (synth fails with the option that sets them instead). Never put secrets here: they would be
@@ -52,16 +45,36 @@ export interface AirflowComponentOptions {
 }
 
 /**
- * Options of the Celery workers.
+ * Size, count and extra environment of one Airflow component.
  */
-export interface AirflowWorkerOptions extends AirflowComponentOptions, WorkerAutoscalingOptions {
+export interface AirflowComponentOptions extends AirflowTaskOptions {
+  /**
+   * Number of tasks.
+   *
+   * @default 1
+   */
+  readonly desiredCount?: number;
+}
+
+/**
+ * Options of the Celery workers: their size, how many tasks each runs, and how they scale.
+ */
+export interface AirflowWorkerOptions extends AirflowTaskOptions, WorkerAutoscalingOptions {
   /**
    * Tasks one worker runs at the same time (`[celery] worker_concurrency`). Each running task is
-   * a Python process of 150–300 MiB, so keep `memoryLimitMiB / concurrency` above 300.
+   * a Python process of 150–300 MiB: `memoryLimitMiB / concurrency` must be at least 256.
    *
    * @default 8
    */
   readonly concurrency?: number;
+
+  /**
+   * The Celery queues the workers consume (`airflow celery worker --queues`); only their tasks
+   * count for scaling. Tasks go to a queue through the operator's `queue` argument.
+   *
+   * @default ['default']
+   */
+  readonly queues?: string[];
 }
 
 /**
@@ -113,6 +126,13 @@ export interface AirflowServiceProps extends AirflowComponentOptions {
    * @default 8
    */
   readonly workerConcurrency?: number;
+
+  /**
+   * The Celery queues the worker consumes; only for `AirflowComponent.CELERY_WORKER`.
+   *
+   * @default ['default']
+   */
+  readonly workerQueues?: string[];
 
   /**
    * How long the component's container logs are kept in CloudWatch Logs.
@@ -183,6 +203,8 @@ export class AirflowService extends Construct implements ec2.IConnectable {
   public readonly storage: AirflowStorage;
   /** Tasks one worker runs at a time, for the Celery worker service. */
   public readonly workerConcurrency?: number;
+  /** The Celery queues the worker consumes, for the Celery worker service. */
+  public readonly workerQueues?: string[];
   /** The git-sync sidecar, on components that read DAG files when DAGs come from git. */
   public readonly gitSync?: GitSyncSidecar;
 
@@ -230,8 +252,23 @@ export class AirflowService extends Construct implements ec2.IConnectable {
         problems.add(`apiServer healthCheckGracePeriod (${seconds} s) must be between 300 and 600 seconds: Airflow's api-server needs minutes to start, and the load balancer must not kill it first`);
       }
     }
-    if (isWorker && isConcrete(props.workerConcurrency) && isConcrete(memoryLimitMiB) && memoryLimitMiB / props.workerConcurrency < 256) {
-      problems.add(`workers.concurrency (${props.workerConcurrency}) is too high for workers.memoryLimitMiB (${memoryLimitMiB}): each running task needs 150–300 MiB; lower concurrency to ${Math.max(1, Math.floor(memoryLimitMiB / 300))} or raise memoryLimitMiB`);
+    const concurrency = props.workerConcurrency ?? DEFAULTS.workers.concurrency;
+    if (isWorker && isConcrete(concurrency) && concurrency >= 1 && isConcrete(memoryLimitMiB) && memoryLimitMiB / concurrency < MIB_PER_TASK) {
+      problems.add(`workers.concurrency (${concurrency}) is too high for workers.memoryLimitMiB (${memoryLimitMiB}): each running task needs at least ${MIB_PER_TASK} MiB; `
+        + `lower concurrency to ${Math.max(1, Math.floor(memoryLimitMiB / MIB_PER_TASK))} or raise memoryLimitMiB to ${concurrency * MIB_PER_TASK} or more`);
+    }
+    if (props.workerQueues !== undefined && !isWorker) {
+      problems.add(`workerQueues is only for AirflowComponent.CELERY_WORKER, not ${props.component.name}; remove it`);
+    }
+    for (const q of props.workerQueues ?? []) {
+      if (!/^[A-Za-z0-9_.-]+$/.test(q)) problems.add(`workers.queues entry '${q}' is not a Celery queue name (letters, digits, _ . -)`);
+    }
+    if (props.workerQueues !== undefined && props.workerQueues.length === 0) {
+      problems.add('workers.queues is empty, so the workers would take no task; omit it for [\'default\']');
+    }
+    if (isWorker && !namespace && props.executionApiServerUrl === undefined) {
+      problems.add('the cluster has no default Cloud Map namespace, so the workers cannot find the api-server\'s Execution API; '
+        + 'create the cluster with defaultCloudMapNamespace (ECS Service Connect, as AirflowOnEcs does) or pass executionApiServerUrl');
     }
     problems.throwIfAny(`AirflowService ${props.component.name}`);
 
@@ -252,12 +289,13 @@ export class AirflowService extends Construct implements ec2.IConnectable {
     this.image = containerImage;
     this.storage = props.storage;
     this.workerConcurrency = isWorker ? props.workerConcurrency ?? DEFAULTS.workers.concurrency : undefined;
+    this.workerQueues = isWorker ? props.workerQueues ?? ['default'] : undefined;
     const allEnv = { ...env, ...(props.environment ?? {}) };
 
     this.container = this.taskDefinition.addContainer('Airflow', {
       containerName: props.component.name,
       image: containerImage,
-      command: spec.command,
+      command: isWorker && props.workerQueues ? [...spec.command, '--queues', props.workerQueues.join(',')] : spec.command,
       environment: allEnv,
       secrets,
       healthCheck: spec.healthCheck,
@@ -346,6 +384,9 @@ export class AirflowService extends Construct implements ec2.IConnectable {
     }
   }
 }
+
+/** The least memory a running Airflow task needs on a worker. */
+const MIB_PER_TASK = 256;
 
 function checkUserEnvironment(problems: Problems, prop: string, env: { [name: string]: string } | undefined, managed: Set<string>): void {
   for (const name of Object.keys(env ?? {})) {

@@ -68,7 +68,8 @@ describe('WorkerAutoscaling in AirflowOnEcs, default settings', () => {
           { CapacityProvider: 'FARGATE_SPOT', Weight: 75 },
         ]);
         expect(s.Properties.LaunchType).toBeUndefined();
-        expect(s.Properties.DesiredCount).toBe(0);
+        // no DesiredCount: CloudFormation would reset the worker count to it on every update
+        expect(s.Properties.DesiredCount).toBeUndefined();
       } else {
         expect(s.Properties.LaunchType).toBe('FARGATE');
         expect(JSON.stringify(s.Properties)).not.toContain('FARGATE_SPOT');
@@ -137,9 +138,11 @@ describe('WorkerAutoscaling in AirflowOnEcs, default settings', () => {
 
 test('options: bounds, cooldown, queue wait, queues and Spot off', () => {
   const { template } = oneStack({ workers: { minCapacity: 2, maxCapacity: 6, scaleInCooldown: Duration.minutes(15), maxQueueWait: Duration.hours(1), spot: false, onDemandBase: 1, queues: ['default', 'etl'] } });
+  const worker = taskDefinitions(template)['celery-worker'].containers.find(c => c.Name === 'celery-worker')!;
+  expect(worker.Command).toEqual(['celery', 'worker', '--queues', 'default,etl']);
   template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 2, MaxCapacity: 6 });
   const tds = taskDefinitions(template);
-  template.hasResourceProperties('AWS::ECS::Service', { CapacityProviderStrategy: [{ CapacityProvider: 'FARGATE', Base: 1, Weight: 1 }], DesiredCount: 2 });
+  template.hasResourceProperties('AWS::ECS::Service', { CapacityProviderStrategy: [{ CapacityProvider: 'FARGATE', Base: 1, Weight: 1 }], DesiredCount: Match.absent() });
   expect(JSON.stringify(template.findResources('AWS::ECS::Service'))).not.toContain('FARGATE_SPOT');
   const pub = tds.scheduler.containers.find(c => c.Name === 'queue-metrics')!;
   expect(envOf(pub).CDK_AIRFLOW_SCALING_SCALE_IN_COOLDOWN_SECONDS).toBe('900');
@@ -202,7 +205,9 @@ test('WorkerAutoscaling works alone on a worker service', () => {
   const stack = new Stack(new App(), 'S');
   const storage = new AirflowStorage(stack, 'Storage');
   const cluster = new ecs.Cluster(stack, 'Cluster', { vpc: storage.vpc });
-  const workers = new AirflowService(stack, 'Workers', { cluster, storage, component: AirflowComponent.CELERY_WORKER, workerConcurrency: 4 });
+  const workers = new AirflowService(stack, 'Workers', {
+    cluster, storage, component: AirflowComponent.CELERY_WORKER, workerConcurrency: 4, executionApiServerUrl: 'http://api.internal.example:8080/execution/',
+  });
   const scheduler = new AirflowService(stack, 'Scheduler', { cluster, storage, component: AirflowComponent.SCHEDULER });
   const scaling = new WorkerAutoscaling(stack, 'Scaling', { workers, scheduler, maxCapacity: 5 });
   const template = Template.fromStack(stack);
@@ -221,9 +226,7 @@ describe('bad scaling input fails at synth with the prop, the value and the fix'
     ['a queue wait below Airflow\'s default', { workers: { maxQueueWait: Duration.minutes(5) } }, /workers\.maxQueueWait \(300 s\) must be between 10 minutes/],
     ['Spot percent above 100', { workers: { spotPercent: 120 } }, /workers\.spotPercent \(120\) must be a whole number from 0 to 100/],
     ['Spot percent with Spot off', { workers: { spot: false, spotPercent: 50 } }, /workers\.spotPercent \(50\) has no effect with workers\.spot: false/],
-    ['a desired count for queue-scaled workers', { workers: { desiredCount: 3 } }, /workers\.desiredCount \(3\) does not apply: workers scale on the task queue; set workers\.minCapacity and workers\.maxCapacity/],
-    ['a bad queue name', { workers: { queues: ['my queue'] } }, /workers\.queues entry 'my queue' is not a Celery queue name/],
-    ['no queues', { workers: { queues: [] } }, /workers\.queues is empty/],
+    ['concurrency the default worker memory cannot hold', { workers: { cpu: 512, memoryLimitMiB: 1024 } }, /workers\.concurrency \(8\) is too high for workers\.memoryLimitMiB \(1024\): each running task needs at least 256 MiB; lower concurrency to 4 or raise memoryLimitMiB to 2048 or more/],
     ['the queue timeout in environment', { environment: { AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT: '60' } }, /environment\.AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT is set by workers\.maxQueueWait/],
     ['parallelism in environment', { scheduler: { environment: { AIRFLOW__CORE__PARALLELISM: '32' } } }, /scheduler\.environment\.AIRFLOW__CORE__PARALLELISM is set by workers\.maxCapacity x workers\.concurrency/],
   ];

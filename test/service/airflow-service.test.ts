@@ -8,7 +8,8 @@ function alone(props: Partial<AirflowServiceProps> & { component: AirflowCompone
   const stack = new Stack(new App(), 'S');
   const storage = new AirflowStorage(stack, 'Storage');
   const cluster = new ecs.Cluster(stack, 'Cluster', { vpc: storage.vpc });
-  const service = new AirflowService(stack, 'Component', { cluster, storage, ...props });
+  const executionApiServerUrl = props.component === AirflowComponent.CELERY_WORKER ? 'http://api.internal.example:8080/execution/' : undefined;
+  const service = new AirflowService(stack, 'Component', { cluster, storage, executionApiServerUrl, ...props });
   return { stack, service, template: Template.fromStack(stack) };
 }
 
@@ -64,8 +65,11 @@ describe('bad input is refused at synth with the prop, the value and the fix', (
     ['memory off the 4 GiB steps of 8 vCPU', { dagProcessor: { cpu: 8192, memoryLimitMiB: 17408 } }, /dagProcessor\.memoryLimitMiB \(17408\) does not fit dagProcessor\.cpu \(8192\).*16384–61440 in steps of 4096/],
     ['negative desired count', { triggerer: { desiredCount: -1 } }, /triggerer\.desiredCount \(-1\) must be a whole number >= 0/],
     ['zero worker concurrency', { workers: { concurrency: 0 } }, /workers\.concurrency \(0\) must be a whole number >= 1/],
-    ['worker concurrency the memory cannot hold', { workers: { concurrency: 64 } }, /workers\.concurrency \(64\) is too high for workers\.memoryLimitMiB \(3072\).*lower concurrency to 10 or raise memoryLimitMiB/],
-    ['overriding a managed variable', { environment: { AIRFLOW__CORE__EXECUTOR: 'LocalExecutor' } }, /apiServer\.environment\.AIRFLOW__CORE__EXECUTOR is managed by cdk-airflow-ecs/],
+    ['worker concurrency the memory cannot hold', { workers: { concurrency: 64 } }, /workers\.concurrency \(64\) is too high for workers\.memoryLimitMiB \(3072\): each running task needs at least 256 MiB; lower concurrency to 12 or raise memoryLimitMiB to 16384 or more/],
+    ['overriding a managed variable', { environment: { AIRFLOW__CORE__EXECUTOR: 'LocalExecutor' } }, /AirflowOnEcs: environment\.AIRFLOW__CORE__EXECUTOR is managed by cdk-airflow-ecs/],
+    ['a component variable in the global environment', { environment: { DUMB_INIT_SETSID: '1' } }, /environment\.DUMB_INIT_SETSID is managed/],
+    ['a bad worker queue', { workers: { queues: ['my queue'] } }, /workers\.queues entry 'my queue' is not a Celery queue name/],
+    ['no worker queues', { workers: { queues: [] } }, /workers\.queues is empty, so the workers would take no task/],
     ['a plain DB URL that would shadow the library\'s _CMD', { scheduler: { environment: { AIRFLOW__DATABASE__SQL_ALCHEMY_CONN: 'postgresql://u:p@h/db' } } }, /scheduler\.environment\.AIRFLOW__DATABASE__SQL_ALCHEMY_CONN is managed/],
     ['a JWT secret in plain environment', { environment: { AIRFLOW__API_AUTH__JWT_SECRET: 'x' } }, /environment\.AIRFLOW__API_AUTH__JWT_SECRET is managed/],
   ];
@@ -83,6 +87,14 @@ describe('bad input is refused at synth with the prop, the value and the fix', (
       const stack = new Stack(new App(), 'S');
       expect(() => new AirflowOnEcs(stack, 'Airflow', { scheduler: { cpu, memoryLimitMiB } })).not.toThrow();
     }
+  });
+
+  test('a worker that could not find the Execution API', () => {
+    const stack = new Stack(new App(), 'S');
+    const storage = new AirflowStorage(stack, 'Storage');
+    const cluster = new ecs.Cluster(stack, 'Cluster', { vpc: storage.vpc });
+    expect(() => new AirflowService(stack, 'Workers', { cluster, storage, component: AirflowComponent.CELERY_WORKER }))
+      .toThrow(/the cluster has no default Cloud Map namespace, so the workers cannot find the api-server's Execution API; create the cluster with defaultCloudMapNamespace .* or pass executionApiServerUrl/);
   });
 
   test('component-only options on the wrong component', () => {

@@ -7,6 +7,10 @@ const { makeHandlers } = require('../../assets/migration-runner/handlers');
 
 class RunTaskCommand { constructor(public readonly input: any) {} }
 class DescribeTasksCommand { constructor(public readonly input: any) {} }
+class DescribeStacksCommand { constructor(public readonly input: any) {} }
+const commands = { RunTaskCommand, DescribeTasksCommand, DescribeStacksCommand };
+const stackIn = (StackStatus: string) => ({ send: async () => ({ Stacks: [{ StackStatus }] }) });
+const updating = stackIn('UPDATE_IN_PROGRESS');
 
 function fakeEcs(answers: any[]) {
   const sent: any[] = [];
@@ -29,8 +33,9 @@ describe('migration runner', () => {
   test('create and update start the migration task in the private subnets and return its ARN', async () => {
     for (const RequestType of ['Create', 'Update']) {
       const ecs = fakeEcs([{ tasks: [{ taskArn }], failures: [] }]);
-      const h = makeHandlers(ecs.client, { RunTaskCommand, DescribeTasksCommand });
-      await expect(h.onEvent({ RequestType, ResourceProperties: props, PhysicalResourceId: 'old' })).resolves.toEqual({ PhysicalResourceId: taskArn });
+      const h = makeHandlers(ecs.client, updating, commands);
+      await expect(h.onEvent({ RequestType, StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/airflow/1', ResourceProperties: props, PhysicalResourceId: 'old' }))
+        .resolves.toEqual({ PhysicalResourceId: taskArn });
       expect(ecs.sent[0]).toBeInstanceOf(RunTaskCommand);
       expect(ecs.sent[0].input).toEqual(expect.objectContaining({
         cluster: props.ClusterArn,
@@ -42,9 +47,19 @@ describe('migration runner', () => {
     }
   });
 
+  test('a rollback does not run the old migration against the newer schema', async () => {
+    const ecs = fakeEcs([]);
+    const h = makeHandlers(ecs.client, stackIn('UPDATE_ROLLBACK_IN_PROGRESS'), commands);
+    const event = { RequestType: 'Update', StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/airflow/1', ResourceProperties: props, PhysicalResourceId: taskArn };
+    const result = await h.onEvent(event);
+    expect(result).toEqual({ PhysicalResourceId: taskArn, Data: { Skipped: 'rollback' } });
+    await expect(h.isComplete({ ...event, ...result })).resolves.toEqual({ IsComplete: true });
+    expect(ecs.sent).toEqual([]);
+  });
+
   test('delete does nothing', async () => {
     const ecs = fakeEcs([]);
-    const h = makeHandlers(ecs.client, { RunTaskCommand, DescribeTasksCommand });
+    const h = makeHandlers(ecs.client, updating, commands);
     await expect(h.onEvent({ RequestType: 'Delete', ResourceProperties: props, PhysicalResourceId: taskArn })).resolves.toEqual({ PhysicalResourceId: taskArn });
     await expect(h.isComplete({ RequestType: 'Delete', ResourceProperties: props, PhysicalResourceId: taskArn })).resolves.toEqual({ IsComplete: true });
     expect(ecs.sent).toEqual([]);
@@ -52,7 +67,7 @@ describe('migration runner', () => {
 
   test('a task ECS cannot place fails the deployment with ECS\'s reason', async () => {
     const ecs = fakeEcs([{ tasks: [], failures: [{ reason: 'RESOURCE:ENI' }] }]);
-    const h = makeHandlers(ecs.client, { RunTaskCommand, DescribeTasksCommand });
+    const h = makeHandlers(ecs.client, updating, commands);
     await expect(h.onEvent({ RequestType: 'Create', ResourceProperties: props })).rejects.toThrow(/could not start the Airflow migration task: .*RESOURCE:ENI/);
   });
 
@@ -61,7 +76,7 @@ describe('migration runner', () => {
       { tasks: [{ taskArn, lastStatus: 'RUNNING', containers: [{ name: 'migrate' }] }] },
       { tasks: [{ taskArn, lastStatus: 'STOPPED', containers: [{ name: 'migrate', exitCode: 0 }] }] },
     ]);
-    const h = makeHandlers(ecs.client, { RunTaskCommand, DescribeTasksCommand });
+    const h = makeHandlers(ecs.client, updating, commands);
     const event = { RequestType: 'Update', ResourceProperties: props, PhysicalResourceId: taskArn };
     await expect(h.isComplete(event)).resolves.toEqual({ IsComplete: false });
     await expect(h.isComplete(event)).resolves.toEqual({ IsComplete: true });
@@ -70,14 +85,14 @@ describe('migration runner', () => {
 
   test('a failed migration fails the deployment and says where its logs are', async () => {
     const ecs = fakeEcs([{ tasks: [{ taskArn, lastStatus: 'STOPPED', stoppedReason: 'Essential container in task exited', containers: [{ name: 'migrate', exitCode: 1 }] }] }]);
-    const h = makeHandlers(ecs.client, { RunTaskCommand, DescribeTasksCommand });
+    const h = makeHandlers(ecs.client, updating, commands);
     await expect(h.isComplete({ RequestType: 'Create', ResourceProperties: props, PhysicalResourceId: taskArn }))
       .rejects.toThrow(/migration task .* failed \(exit code 1: Essential container in task exited\); its output is in the log group \/airflow\/migrate/);
   });
 
   test('a task stopped before its container ran (image pull failure) fails too', async () => {
     const ecs = fakeEcs([{ tasks: [{ taskArn, lastStatus: 'STOPPED', stoppedReason: 'CannotPullContainerError', containers: [{ name: 'migrate' }] }] }]);
-    const h = makeHandlers(ecs.client, { RunTaskCommand, DescribeTasksCommand });
+    const h = makeHandlers(ecs.client, updating, commands);
     await expect(h.isComplete({ RequestType: 'Create', ResourceProperties: props, PhysicalResourceId: taskArn }))
       .rejects.toThrow(/exit code none: CannotPullContainerError/);
   });
