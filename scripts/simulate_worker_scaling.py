@@ -92,7 +92,7 @@ def simulate(tasks, autoscale=True):
                 w["running"].append(now + duration)
         running = sum(len(w["running"]) for w in workers)
         if autoscale and now % PUBLISH_EVERY == 0:
-            published.append((now, hold.update(now, scaling.desired_workers(len(queue), running, CONCURRENCY))))
+            published.append((now, hold.update(now, scaling.desired_workers(len(queue), running, CONCURRENCY, MIN_CAPACITY, MAX_CAPACITY))))
         visible = [v for (t, v) in published if t <= now - METRIC_DELAY]
         if autoscale and now % APPLY_EVERY == 0 and visible:
             desired = min(MAX_CAPACITY, max(MIN_CAPACITY, visible[-1]))

@@ -35,6 +35,8 @@ ENV = {
     "namespace": "CDK_AIRFLOW_SCALING_NAMESPACE",
     "dimensions": "CDK_AIRFLOW_SCALING_DIMENSIONS",  # JSON object: name -> value
     "protection_minutes": "CDK_AIRFLOW_PROTECTION_MINUTES",
+    "min_capacity": "CDK_AIRFLOW_SCALING_MIN_CAPACITY",
+    "max_capacity": "CDK_AIRFLOW_SCALING_MAX_CAPACITY",
 }
 
 
@@ -44,11 +46,15 @@ def log(**fields):
 
 # --- the math -------------------------------------------------------------------------------
 
-def desired_workers(queued, running, concurrency):
-    """Workers needed for the tasks in the queue and on workers: ceil((queued + running) / concurrency)."""
+def desired_workers(queued, running, concurrency, min_capacity=0, max_capacity=None):
+    """Workers needed for the tasks in the queue and on workers, ceil((queued + running) / concurrency),
+    bounded by the worker service's min and max capacity."""
     if concurrency < 1:
         raise ValueError(f"worker concurrency must be >= 1, got {concurrency}")
-    return math.ceil((max(queued, 0) + max(running, 0)) / concurrency)
+    need = math.ceil((max(queued, 0) + max(running, 0)) / concurrency)
+    if max_capacity is not None:
+        need = min(need, max_capacity)
+    return max(need, min_capacity)
 
 
 class ScaleInHold:
@@ -131,6 +137,8 @@ def publish(iterations=None, clock=time.time, sleep=time.sleep):
     import boto3
     from sqlalchemy import create_engine
     concurrency = int(os.environ.get(ENV["concurrency"], "16"))
+    min_capacity = int(os.environ.get(ENV["min_capacity"], "0"))
+    max_capacity = int(os.environ[ENV["max_capacity"]]) if ENV["max_capacity"] in os.environ else None
     queues = [q.strip() for q in os.environ.get(ENV["queues"], "default").split(",") if q.strip()]
     period = float(os.environ.get(ENV["period"], "30"))
     hold = ScaleInHold(float(os.environ.get(ENV["cooldown"], "300")))
@@ -146,7 +154,7 @@ def publish(iterations=None, clock=time.time, sleep=time.sleep):
                 engine = create_engine(database_url(), pool_pre_ping=True, pool_size=1, max_overflow=0)
             with engine.connect() as conn:
                 queued, running = count_tasks(conn, queues)
-            need = desired_workers(queued, running, concurrency)
+            need = desired_workers(queued, running, concurrency, min_capacity, max_capacity)
             published = hold.update(clock(), need)
             put_metrics(cloudwatch, namespace, dimensions, {"QueuedTasks": queued, "RunningTasks": running, "DesiredWorkers": published})
             log(msg="published", queued=queued, running=running, need=need, desired=published)

@@ -15,6 +15,8 @@ export const SCALING_ENV = {
   namespace: 'CDK_AIRFLOW_SCALING_NAMESPACE',
   dimensions: 'CDK_AIRFLOW_SCALING_DIMENSIONS',
   protectionMinutes: 'CDK_AIRFLOW_PROTECTION_MINUTES',
+  minCapacity: 'CDK_AIRFLOW_SCALING_MIN_CAPACITY',
+  maxCapacity: 'CDK_AIRFLOW_SCALING_MAX_CAPACITY',
 } as const;
 
 export const METRIC_NAMESPACE = 'CdkAirflowEcs/Workers';

@@ -176,6 +176,8 @@ export class WorkerAutoscaling extends Construct {
       [SCALING_ENV.queues]: (props.workers.workerQueues ?? ['default']).join(','),
       [SCALING_ENV.period]: '30',
       [SCALING_ENV.cooldown]: `${cooldown.toSeconds()}`,
+      [SCALING_ENV.minCapacity]: `${minCapacity}`,
+      [SCALING_ENV.maxCapacity]: `${maxCapacity}`,
       [SCALING_ENV.namespace]: METRIC_NAMESPACE,
       [SCALING_ENV.dimensions]: Stack.of(this).toJsonString(dimensions),
     }, true);

@@ -93,18 +93,21 @@ function insertTasks(rows: [state: string, queue: string, hostname: string | nul
 
 describe('the math', () => {
   test.each([
-    // queued, running, concurrency -> desired
-    [0, 0, 8, 0],
-    [1, 0, 8, 1],
-    [0, 1, 8, 1],
-    [8, 0, 8, 1],
-    [9, 0, 8, 2],
-    [5, 4, 8, 2],
-    [100, 60, 16, 10],
-    [161, 0, 16, 11],
-    [3, 0, 1, 3],
-  ])('queued %i + running %i at concurrency %i needs %i workers', (queued, running, concurrency, desired) => {
-    const r = harness('desired', [JSON.stringify([[queued, running, concurrency]])]);
+    // queued, running, concurrency, min, max -> desired
+    [0, 0, 8, 0, 10, 0],
+    [1, 0, 8, 0, 10, 1],
+    [0, 1, 8, 0, 10, 1],
+    [8, 0, 8, 0, 10, 1],
+    [9, 0, 8, 0, 10, 2],
+    [5, 4, 8, 0, 10, 2],
+    [100, 60, 16, 0, 10, 10],
+    [161, 0, 16, 0, 10, 10], // would need 11: bounded by max
+    [161, 0, 16, 0, 20, 11],
+    [0, 0, 8, 2, 10, 2], // idle: bounded by min
+    [3, 0, 1, 0, 10, 3],
+    [800, 0, 8, 1, 1, 1], // a fixed fleet
+  ])('queued %i + running %i at concurrency %i within %i..%i needs %i workers', (queued, running, concurrency, min, max, desired) => {
+    const r = harness('desired', [JSON.stringify([[queued, running, concurrency, min, max]])]);
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toEqual([desired]);
   });

@@ -9,8 +9,8 @@ module = types.ModuleType("airflow_worker_scaling")
 exec(compile(open(source_file).read(), source_file, "exec"), module.__dict__)
 
 if job == "desired":
-    # args: JSON list of [queued, running, concurrency]
-    print(json.dumps([module.desired_workers(q, r, c) for q, r, c in json.loads(args[0])]))
+    # args: JSON list of [queued, running, concurrency, min, max]
+    print(json.dumps([module.desired_workers(*row) for row in json.loads(args[0])]))
 elif job == "hold":
     # args: cooldown, JSON list of [time, desired]
     hold = module.ScaleInHold(float(args[0]))

@@ -98,6 +98,8 @@ describe('WorkerAutoscaling in AirflowOnEcs, default settings', () => {
       CDK_AIRFLOW_SCALING_PERIOD_SECONDS: '30',
       CDK_AIRFLOW_SCALING_SCALE_IN_COOLDOWN_SECONDS: '300',
       CDK_AIRFLOW_SCALING_NAMESPACE: 'CdkAirflowEcs/Workers',
+      CDK_AIRFLOW_SCALING_MIN_CAPACITY: '0',
+      CDK_AIRFLOW_SCALING_MAX_CAPACITY: '10',
       AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_CMD: expect.stringMatching(/^python3 -c /),
     }));
     expect(c.Secrets.map((s: any) => s.Name).sort()).toEqual(['CDK_AIRFLOW_DB_PASSWORD', 'CDK_AIRFLOW_DB_USERNAME']);
