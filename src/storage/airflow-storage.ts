@@ -254,11 +254,18 @@ export class AirflowStorage extends Construct {
       const instanceType = db.instanceType ?? new ec2.InstanceType(DEFAULTS.databaseInstanceType.replace(/^db\./, ''));
       this.databaseInstanceClass = `db.${instanceType.toString()}`;
       const secret = new rds.DatabaseSecret(this, 'DatabaseSecret', { username: DEFAULTS.databaseUsername });
+      // The database answers connections and never opens any: no egress.
+      const databaseSecurityGroup = new ec2.SecurityGroup(this, 'DatabaseSecurityGroup', {
+        vpc: this.vpc,
+        description: 'Airflow metadata database (PostgreSQL); ingress only from the Airflow tasks',
+        allowAllOutbound: false,
+      });
       const instance = new rds.DatabaseInstance(this, 'Database', {
         engine: rds.DatabaseInstanceEngine.postgres({ version: db.engineVersion ?? rds.PostgresEngineVersion.VER_17 }),
         instanceType,
         vpc: this.vpc,
         vpcSubnets: this.dataSubnets,
+        securityGroups: [databaseSecurityGroup],
         credentials: rds.Credentials.fromSecret(secret),
         databaseName: this.databaseName,
         multiAz: db.multiAz ?? DEFAULTS.databaseMultiAz,

@@ -156,7 +156,7 @@ describe('AirflowStorage', () => {
 
   test('the database ingress comes only from Airflow task security groups, on 5432', () => {
     const t = twoStacks();
-    const dbSgId = Object.keys(t.storageTemplate.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('Database') } }))[0];
+    const dbSgId = Object.keys(t.storageTemplate.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('metadata database') } }))[0];
     const rules = Object.values<any>(t.servicesTemplate.findResources('AWS::EC2::SecurityGroupIngress'))
       .filter(r => JSON.stringify(r.Properties.GroupId).includes(dbSgId));
     expect(rules).toHaveLength(6); // five components + the migration task
