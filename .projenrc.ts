@@ -47,6 +47,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
   devDeps: [
     // The real CDK CLI: `npm run example` synthesizes the example app with it.
     'aws-cdk@2.1148.1',
+    // The CDK's own diff engine, for the upgrade tests (test/security/upgrades.test.ts)
+    '@aws-cdk/cloudformation-diff@^2.187.5',
   ],
 
   // The example apps and scripts are type-checked and linted with the tests.

@@ -289,6 +289,15 @@ export class AirflowStorage extends Construct {
       this.database = instance;
       this.databaseSecret = instance.secret!;
     }
+    // Props whose change on a deployed stack replaces a stateful resource (test/security/upgrades.test.ts).
+    if (db.databaseName !== undefined && db.existingInstance === undefined) {
+      Annotations.of(this).addWarningV2('cdk-airflow-ecs:Storage.databaseNameReplaces',
+        `database.databaseName ('${db.databaseName}') is set: changing it after the first deployment replaces the database instance and loses its data; choose it once, then acknowledge this warning`);
+    }
+    if (broker.replicas !== undefined) {
+      Annotations.of(this).addWarningV2('cdk-airflow-ecs:Storage.brokerReplicasReplaces',
+        `broker.replicas (${broker.replicas}) is set: changing it after the first deployment replaces the broker (queued Celery messages are lost; Airflow re-queues their tasks); change it while no task is queued, then acknowledge this warning`);
+    }
     if (db.removalPolicy === RemovalPolicy.DESTROY) {
       Annotations.of(this).addWarningV2('cdk-airflow-ecs:Storage.databaseDestroy',
         'database.removalPolicy is RemovalPolicy.DESTROY: deleting the stack deletes the metadata database and every DAG run, connection and variable in it without a snapshot; use RemovalPolicy.SNAPSHOT (the default) for anything you would miss');
