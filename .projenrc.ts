@@ -49,6 +49,11 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'aws-cdk@2.1148.1',
     // The CDK's own diff engine, for the upgrade tests (test/security/upgrades.test.ts)
     '@aws-cdk/cloudformation-diff@^2.187.5',
+    // AWS Solutions checks (test/security/nag.test.ts). cdk-nag 3 needs aws-cdk-lib's Validations
+    // API, which 2.257 does not have; cdk-nag 2 runs as an Aspect and reads the cdk_nag metadata
+    // the library puts on its resources.
+    'cdk-nag@^2.36.8',
+    'fast-check@^4.11.0',
   ],
 
   // The example apps and scripts are type-checked and linted with the tests.

@@ -13,6 +13,7 @@ import { componentSpec } from './private/components';
 import { managedEnvironmentNames, sharedEnvironment, sharedSecrets } from './private/config';
 import { DEFAULTS, PORTS } from './private/defaults';
 import { validateGitSync } from './private/git-sync-validation';
+import { acknowledgeNag, NAG } from './private/nag';
 import { Problems } from './private/validation';
 import { postgresMaxConnections, validateWorkerAutoscaling } from './private/worker-scaling';
 import { WorkerAutoscaling } from './scaling/worker-autoscaling';
@@ -208,6 +209,12 @@ export class AirflowOnEcs extends Construct {
       ?? [webAccess.internetFacing ? ec2.Peer.anyIpv4() : ec2.Peer.ipv4(vpc.vpcCidrBlock)];
     for (const peer of peers) {
       lbSecurityGroup.addIngressRule(peer, ec2.Port.tcp(listenerPort), `Airflow UI and API from ${peer.uniqueId}`);
+    }
+    acknowledgeNag(this.loadBalancer, [NAG.loadBalancerAccessLogs]);
+    if (!webAccess.internetFacing && webAccess.allowedCidrs === undefined) {
+      acknowledgeNag(lbSecurityGroup, [NAG.vpcCidrIngress]);
+    } else if (webAccess.mode === 'publicHttps' && webAccess.allowedCidrs === undefined) {
+      acknowledgeNag(lbSecurityGroup, [NAG.publicLoadBalancer]);
     }
     if (webAccess.mode === 'publicHttpInsecure') {
       Annotations.of(this).addWarningV2('cdk-airflow-ecs:AirflowOnEcs.publicHttp',

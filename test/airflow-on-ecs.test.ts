@@ -183,8 +183,8 @@ describe('AirflowOnEcs', () => {
       t.servicesTemplate.hasResourceProperties('AWS::IAM::Policy', {
         PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'cloudformation:DescribeStacks' })]) },
       });
-      t.servicesTemplate.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.onEvent', Runtime: 'nodejs22.x' });
-      t.servicesTemplate.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.isComplete', Runtime: 'nodejs22.x' });
+      t.servicesTemplate.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.onEvent', Runtime: 'nodejs24.x' });
+      t.servicesTemplate.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.isComplete', Runtime: 'nodejs24.x' });
     });
 
     test('makes every component wait for the migrations (airflow db check-migrations) before starting', () => {

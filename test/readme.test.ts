@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { taskDefinitions, twoStacks } from './util';
-import { defaultsTable, END, START } from '../scripts/readme-defaults';
+import { defaultsTable, END, NAG_END, NAG_START, nagTable, START } from '../scripts/readme-defaults';
 import { DEFAULTS } from '../src/private/defaults';
 
 const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
@@ -18,6 +18,12 @@ describe('README', () => {
     const end = readme.indexOf(END);
     expect(start).toBeGreaterThan(0);
     expect(readme.slice(start + START.length, end).trim()).toBe(defaultsTable());
+  });
+
+  test('"Security checks" lists exactly the cdk-nag acknowledgements in code', () => {
+    const start = readme.indexOf(NAG_START);
+    expect(start).toBeGreaterThan(0);
+    expect(readme.slice(start + NAG_START.length, readme.indexOf(NAG_END)).trim()).toBe(nagTable());
   });
 
   test('has an architecture diagram that GitHub renders', () => {

@@ -31,7 +31,13 @@ class AirflowServicesStack extends Stack {
   }
 }
 
-const app = new App();
-const storage = new AirflowStorageStack(app, 'AirflowStorage');
-new AirflowServicesStack(app, 'AirflowServices', { storage: storage.storage });
-app.synth();
+/** The example's app; tests build it to run AWS's checks on it. */
+export function createApp(app: App = new App()): App {
+  const storage = new AirflowStorageStack(app, 'AirflowStorage');
+  new AirflowServicesStack(app, 'AirflowServices', { storage: storage.storage });
+  return app;
+}
+
+if (require.main === module) {
+  createApp().synth();
+}

@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { AirflowComponent } from '../common/airflow-component';
 import { databaseEnvironment, databaseSecrets } from '../private/config';
 import { DEFAULTS } from '../private/defaults';
+import { acknowledgeNag, NAG } from '../private/nag';
 import { exactCapacitySteps, METRIC_NAMESPACE, SCALING_ENV, validateWorkerAutoscaling, WORKER_SCALING_SCRIPT } from '../private/worker-scaling';
 import { AirflowService } from '../service/airflow-service';
 
@@ -187,6 +188,8 @@ export class WorkerAutoscaling extends Construct {
       conditions: { StringEquals: { 'cloudwatch:namespace': METRIC_NAMESPACE } },
     }));
 
+    acknowledgeNag(props.scheduler.taskDefinition.taskRole, [NAG.putMetricData], true);
+
     // not essential: if it stops, a busy worker may be chosen for scale-in (Celery then finishes
     // its tasks within the 120 s stop timeout), which beats killing the worker now
     this.protectionContainer = scriptContainer(props.workers, 'ScaleInProtection', 'scale-in-protection', 'protect', {
@@ -197,6 +200,8 @@ export class WorkerAutoscaling extends Construct {
       actions: ['ecs:UpdateTaskProtection', 'ecs:GetTaskProtection'],
       resources: [Stack.of(this).formatArn({ service: 'ecs', resource: 'task', resourceName: `${cluster.clusterName}/*` })],
     }));
+
+    acknowledgeNag(props.workers.taskDefinition.taskRole, [NAG.taskProtection], true);
 
     // --- the policy: ExactCapacity = DesiredWorkers, re-applied every minute ---
     // No DesiredCount in the template: CloudFormation would reset the worker count to it on every

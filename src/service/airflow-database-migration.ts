@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import { AirflowImage } from '../common/airflow-image';
 import { managedEnvironmentNames, sharedEnvironment, sharedSecrets } from '../private/config';
 import { DEFAULTS, PORTS } from '../private/defaults';
+import { acknowledgeNag, NAG } from '../private/nag';
 import { BOOTSTRAP_ENV, BOOTSTRAP_SCRIPT } from '../private/runtime-commands';
 import { checkFargateSize, Problems } from '../private/validation';
 import { AirflowStorage } from '../storage/airflow-storage';
@@ -162,7 +163,7 @@ export class AirflowDatabaseMigration extends Construct implements ec2.IConnecta
 
     const code = lambda.Code.fromAsset(path.join(__dirname, '..', '..', 'assets', 'migration-runner'));
     const fnProps = {
-      runtime: lambda.Runtime.NODEJS_22_X,
+      runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       code,
       timeout: Duration.seconds(30),
@@ -200,6 +201,9 @@ export class AirflowDatabaseMigration extends Construct implements ec2.IConnecta
         LogGroupName: this.logGroup.logGroupName,
       },
     });
+    acknowledgeNag(this.taskDefinition, [NAG.taskEnvironment]);
+    for (const fn of [onEvent, isComplete]) acknowledgeNag(fn, [NAG.lambdaBasicExecution, NAG.migrationLambdas], true);
+    acknowledgeNag(provider, [NAG.lambdaBasicExecution, NAG.migrationLambdas, NAG.providerRuntime, NAG.waiterLogging, NAG.waiterTracing], true);
     // The task needs its roles' policies and its way into the database before it runs.
     this.resource.node.addDependency(this.taskDefinition.taskRole, this.taskDefinition.obtainExecutionRole(), this.securityGroup);
   }

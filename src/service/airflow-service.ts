@@ -11,6 +11,7 @@ import { componentSpec } from '../private/components';
 import { managedEnvironmentNames, sharedEnvironment, sharedSecrets } from '../private/config';
 import { DEFAULTS, PORTS } from '../private/defaults';
 import { gitSyncDagsFolder } from '../private/git-sync-commands';
+import { acknowledgeNag, NAG } from '../private/nag';
 import { checkCount, checkFargateSize, isConcrete, Problems } from '../private/validation';
 import type { WorkerAutoscalingOptions } from '../scaling/worker-autoscaling';
 import { AirflowStorage } from '../storage/airflow-storage';
@@ -382,6 +383,8 @@ export class AirflowService extends Construct implements ec2.IConnectable {
     } else {
       props.storage.logBucket.grantReadWrite(this.taskDefinition.taskRole);
     }
+    acknowledgeNag(this.taskDefinition, [NAG.taskEnvironment]);
+    acknowledgeNag(this.taskDefinition.taskRole, [NAG.logBucketObjects], true);
   }
 }
 

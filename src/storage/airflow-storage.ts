@@ -6,6 +6,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DEFAULTS, PORTS } from '../private/defaults';
+import { acknowledgeNag, NAG } from '../private/nag';
 import { checkCount, isConcrete, Problems } from '../private/validation';
 
 /**
@@ -288,6 +289,8 @@ export class AirflowStorage extends Construct {
       });
       this.database = instance;
       this.databaseSecret = instance.secret!;
+      acknowledgeNag(instance, [NAG.databasePort, ...(db.multiAz ? [] : [NAG.databaseMultiAz])]);
+      acknowledgeNag(secret, [NAG.secretRotation]);
     }
     // Props whose change on a deployed stack replaces a stateful resource (test/security/upgrades.test.ts).
     if (db.databaseName !== undefined && db.existingInstance === undefined) {
@@ -342,6 +345,11 @@ export class AirflowStorage extends Construct {
       snapshotRetentionLimit: 1,
     });
 
+    for (const secret of [this.fernetKeySecret, this.jwtSecret, this.apiSecretKeySecret, this.adminPasswordSecret, this.brokerAuthTokenSecret]) {
+      acknowledgeNag(secret, [NAG.secretRotation]);
+    }
+    if (replicas === 0) acknowledgeNag(this.broker, [NAG.brokerMultiAz]);
+
     // --- task logs: workers are ephemeral (and on Spot), so logs go to S3 ---
     this.logBucket = new s3.Bucket(this, 'LogBucket', {
       encryption: s3.BucketEncryption.S3_MANAGED,
@@ -351,6 +359,14 @@ export class AirflowStorage extends Construct {
       removalPolicy: props.logBucketRemovalPolicy ?? RemovalPolicy.RETAIN,
       autoDeleteObjects: false,
     });
+    acknowledgeNag(this.logBucket, [NAG.logBucketAccessLogs]);
+    if (!props.vpc) {
+      // Accepted and rejected traffic of the VPC we created, next to the task logs.
+      (this.vpc as ec2.Vpc).addFlowLog('FlowLogs', {
+        destination: ec2.FlowLogDestination.toS3(this.logBucket, 'vpc-flow-logs/'),
+        trafficType: ec2.FlowLogTrafficType.ALL,
+      });
+    }
   }
 
   /** The broker's hostname (primary endpoint). */

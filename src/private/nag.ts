@@ -1,0 +1,96 @@
+import { CfnResource } from 'aws-cdk-lib';
+import { IConstruct } from 'constructs';
+
+/** A cdk-nag rule acknowledged on a resource, with the reason a security reviewer reads. */
+export interface NagAcknowledgement {
+  readonly id: string;
+  readonly reason: string;
+}
+
+/**
+ * Acknowledges cdk-nag rules on the CloudFormation resources of `scope` (and its children), in
+ * the `cdk_nag` metadata cdk-nag reads, without making cdk-nag a dependency of the library. Every
+ * acknowledgement is listed in the README ("Security checks") and checked by test/security/nag.test.ts.
+ */
+export function acknowledgeNag(scope: IConstruct, acknowledgements: NagAcknowledgement[], applyToChildren = false): void {
+  const targets = applyToChildren ? scope.node.findAll() : [scope];
+  for (const target of targets) {
+    const l1 = target.node.defaultChild ?? target;
+    if (!(l1 instanceof CfnResource)) continue;
+    const existing: NagAcknowledgement[] = l1.getMetadata('cdk_nag')?.rules_to_suppress ?? [];
+    const added = acknowledgements.filter(a => !existing.some(e => e.id === a.id));
+    l1.addMetadata('cdk_nag', { rules_to_suppress: [...existing, ...added.map(a => ({ id: a.id, reason: a.reason }))] });
+  }
+}
+
+/** The reasons, in one place, so the README table and the code say the same. */
+export const NAG = {
+  secretRotation: {
+    id: 'AwsSolutions-SMG4',
+    reason: 'Airflow reads these secrets when a task starts and keeps them in memory; automatic rotation would leave running tasks with stale values (and the Fernet key needs airflow rotate-fernet-key). Rotate deliberately and redeploy, as the README describes.',
+  },
+  databaseMultiAz: {
+    id: 'AwsSolutions-RDS3',
+    reason: 'Multi-AZ doubles the database cost; it is one prop away (database.multiAz: true) for deployments that need to survive an AZ outage.',
+  },
+  databasePort: {
+    id: 'AwsSolutions-RDS11',
+    reason: 'A non-default port adds no security: the database security group admits only the Airflow tasks on 5432.',
+  },
+  brokerMultiAz: {
+    id: 'AwsSolutions-AEC4',
+    reason: 'The broker holds only in-flight Celery messages, which Airflow re-queues after a failover; replicas (broker.replicas) add Multi-AZ where needed.',
+  },
+  logBucketAccessLogs: {
+    id: 'AwsSolutions-S1',
+    reason: 'The bucket holds Airflow task logs, written and read only by the Airflow task roles over TLS; server access logging would need a second bucket for little value.',
+  },
+  taskEnvironment: {
+    id: 'AwsSolutions-ECS2',
+    reason: 'The environment holds only non-secret Airflow configuration; every secret reaches the containers as an ECS secret (checked by test/template-hygiene.test.ts).',
+  },
+  logBucketObjects: {
+    id: 'AwsSolutions-IAM5',
+    reason: 'Wildcards are object keys and S3 read/write actions on the task-log bucket only: Airflow writes one log object per task try.',
+  },
+  putMetricData: {
+    id: 'AwsSolutions-IAM5',
+    reason: 'cloudwatch:PutMetricData supports no resource ARNs; the policy is limited to the library\'s namespace by the cloudwatch:namespace condition.',
+  },
+  taskProtection: {
+    id: 'AwsSolutions-IAM5',
+    reason: 'ecs:UpdateTaskProtection is scoped to the tasks of this cluster; task ARNs are not known before the tasks start.',
+  },
+  migrationLambdas: {
+    id: 'AwsSolutions-IAM5',
+    reason: 'The migration runner may describe only the tasks of this cluster and this stack, and the CDK provider framework may invoke only its own functions (the wildcard is their versions).',
+  },
+  lambdaBasicExecution: {
+    id: 'AwsSolutions-IAM4',
+    reason: 'AWSLambdaBasicExecutionRole grants only CloudWatch Logs writes for the function\'s own logs.',
+  },
+  providerRuntime: {
+    id: 'AwsSolutions-L1',
+    reason: 'The CDK custom resource provider framework chooses its own functions\' runtime; the migration runner itself uses the latest Node.js runtime of this aws-cdk-lib.',
+  },
+  waiterLogging: {
+    id: 'AwsSolutions-SF1',
+    reason: 'The CDK provider framework\'s waiter state machine only polls the migration runner; its failures surface in the CloudFormation events and the runner\'s logs.',
+  },
+  waiterTracing: {
+    id: 'AwsSolutions-SF2',
+    reason: 'X-Ray tracing of the CDK provider framework\'s polling state machine would add cost without insight.',
+  },
+  loadBalancerAccessLogs: {
+    id: 'AwsSolutions-ELB2',
+    reason: 'Access logs need a bucket in the load balancer\'s stack with an ELB delivery policy; enable them with loadBalancer.logAccessLogs(bucket) where required. Airflow logs every API request itself.',
+  },
+  publicLoadBalancer: {
+    id: 'AwsSolutions-EC23',
+    reason: 'WebAccess.publicHttps() without allowedCidrs asks for Airflow to be reachable from the internet over HTTPS (login required); pass allowedCidrs to restrict it.',
+  },
+  vpcCidrIngress: {
+    id: 'AwsSolutions-EC23',
+    reason: 'The load balancer admits only the VPC\'s own CIDR (or the given allowedCidrs); the CIDR is a deploy-time value cdk-nag cannot read.',
+  },
+} satisfies Record<string, NagAcknowledgement>;
