@@ -54,6 +54,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // the library puts on its resources.
     'cdk-nag@^2.36.8',
     'fast-check@^4.11.0',
+    // AWS Control Tower's proactive controls as cfn-guard rules (test/security/guard.test.ts)
+    '@cdklabs/cdk-validator-cfnguard@^0.0.62',
   ],
 
   // The example apps and scripts are type-checked and linted with the tests.

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { taskDefinitions, twoStacks } from './util';
-import { defaultsTable, END, NAG_END, NAG_START, nagTable, START } from '../scripts/readme-defaults';
+import { defaultsTable, END, GUARD_END, GUARD_START, guardTable, NAG_END, NAG_START, nagTable, START } from '../scripts/readme-defaults';
 import { DEFAULTS } from '../src/private/defaults';
 
 const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
@@ -24,6 +24,12 @@ describe('README', () => {
     const start = readme.indexOf(NAG_START);
     expect(start).toBeGreaterThan(0);
     expect(readme.slice(start + NAG_START.length, readme.indexOf(NAG_END)).trim()).toBe(nagTable());
+  });
+
+  test('the Control Tower exceptions table is exactly the list the guard test enforces', () => {
+    const start = readme.indexOf(GUARD_START);
+    expect(start).toBeGreaterThan(0);
+    expect(readme.slice(start + GUARD_START.length, readme.indexOf(GUARD_END)).trim()).toBe(guardTable());
   });
 
   test('has an architecture diagram that GitHub renders', () => {

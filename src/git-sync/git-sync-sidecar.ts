@@ -5,7 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import {
-  AIRFLOW_GIT_MOUNT, GIT_SECRET_DIR, GIT_SYNC_DEFAULT_IMAGE, GIT_SYNC_HTTP_PORT, GIT_SYNC_LINK, GIT_SYNC_ROOT, gitSyncDagsFolder,
+  AIRFLOW_GIT_MOUNT, GIT_SECRET_DIR, GIT_SYNC_DEFAULT_IMAGE, GIT_SYNC_UID, GIT_SYNC_HTTP_PORT, GIT_SYNC_LINK, GIT_SYNC_ROOT, gitSyncDagsFolder,
   HEALTH_CHECK_SCRIPT, PREPARE_ENV, PREPARE_SCRIPT,
 } from '../private/git-sync-commands';
 import { redact, validateGitSync } from '../private/git-sync-validation';
@@ -290,6 +290,7 @@ export class GitSyncSidecar extends Construct {
     this.initContainer = props.taskDefinition.addContainer('GitSyncInit', {
       containerName: 'git-sync-init',
       image,
+      user: `${GIT_SYNC_UID}:${GIT_SYNC_UID}`,
       essential: false,
       environment: {
         ...env,
@@ -310,6 +311,7 @@ export class GitSyncSidecar extends Construct {
     this.sidecarContainer = props.taskDefinition.addContainer('GitSync', {
       containerName: 'git-sync',
       image,
+      user: `${GIT_SYNC_UID}:${GIT_SYNC_UID}`,
       essential: true,
       environment: {
         ...env,

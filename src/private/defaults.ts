@@ -49,3 +49,6 @@ export const PORTS = {
   postgres: 5432,
   valkey: 6379,
 } as const;
+
+/** The official image's airflow user (uid 50000) and group (gid 0, which its entrypoint requires). */
+export const AIRFLOW_USER = '50000:0';

@@ -33,6 +33,10 @@ export const NAG = {
     id: 'AwsSolutions-RDS3',
     reason: 'Multi-AZ doubles the database cost; it is one prop away (database.multiAz: true) for deployments that need to survive an AZ outage.',
   },
+  databaseMonitoringRole: {
+    id: 'AwsSolutions-IAM4',
+    reason: 'AmazonRDSEnhancedMonitoringRole is the AWS-managed policy RDS enhanced monitoring requires; it only lets RDS publish OS metrics to CloudWatch Logs.',
+  },
   databasePort: {
     id: 'AwsSolutions-RDS11',
     reason: 'A non-default port adds no security: the database security group admits only the Airflow tasks on 5432.',

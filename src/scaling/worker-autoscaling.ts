@@ -7,7 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { AirflowComponent } from '../common/airflow-component';
 import { databaseEnvironment, databaseSecrets } from '../private/config';
-import { DEFAULTS } from '../private/defaults';
+import { AIRFLOW_USER, DEFAULTS } from '../private/defaults';
 import { acknowledgeNag, NAG } from '../private/nag';
 import { exactCapacitySteps, METRIC_NAMESPACE, SCALING_ENV, validateWorkerAutoscaling, WORKER_SCALING_SCRIPT } from '../private/worker-scaling';
 import { AirflowService } from '../service/airflow-service';
@@ -161,6 +161,7 @@ export class WorkerAutoscaling extends Construct {
       task.taskDefinition.addContainer(containerId, {
         containerName: name,
         image: task.image,
+        user: AIRFLOW_USER,
         entryPoint: ['python3', '-c'],
         command: [WORKER_SCALING_SCRIPT, job],
         environment: { ...databaseEnvironment(storage), ...env },

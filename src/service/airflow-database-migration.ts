@@ -9,7 +9,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { AirflowImage } from '../common/airflow-image';
 import { managedEnvironmentNames, sharedEnvironment, sharedSecrets } from '../private/config';
-import { DEFAULTS, PORTS } from '../private/defaults';
+import { AIRFLOW_USER, DEFAULTS, PORTS } from '../private/defaults';
 import { acknowledgeNag, NAG } from '../private/nag';
 import { BOOTSTRAP_ENV, BOOTSTRAP_SCRIPT } from '../private/runtime-commands';
 import { checkFargateSize, Problems } from '../private/validation';
@@ -143,6 +143,7 @@ export class AirflowDatabaseMigration extends Construct implements ec2.IConnecta
     this.container = this.taskDefinition.addContainer('Migrate', {
       containerName: 'migrate',
       image: image.bind(architecture),
+      user: AIRFLOW_USER,
       command: ['bash', '-c', BOOTSTRAP_SCRIPT],
       environment: { ...(props.environment ?? {}), ...env },
       secrets,

@@ -9,7 +9,7 @@ import { DagSource } from '../common/dag-source';
 import { GitSyncSidecar } from '../git-sync/git-sync-sidecar';
 import { componentSpec } from '../private/components';
 import { managedEnvironmentNames, sharedEnvironment, sharedSecrets } from '../private/config';
-import { DEFAULTS, PORTS } from '../private/defaults';
+import { AIRFLOW_USER, DEFAULTS, PORTS } from '../private/defaults';
 import { gitSyncDagsFolder } from '../private/git-sync-commands';
 import { acknowledgeNag, NAG } from '../private/nag';
 import { checkCount, checkFargateSize, isConcrete, Problems } from '../private/validation';
@@ -296,6 +296,8 @@ export class AirflowService extends Construct implements ec2.IConnectable {
     this.container = this.taskDefinition.addContainer('Airflow', {
       containerName: props.component.name,
       image: containerImage,
+      // the official image's airflow user; its entrypoint requires group 0
+      user: AIRFLOW_USER,
       command: isWorker && props.workerQueues ? [...spec.command, '--queues', props.workerQueues.join(',')] : spec.command,
       environment: allEnv,
       secrets,
@@ -311,6 +313,7 @@ export class AirflowService extends Construct implements ec2.IConnectable {
       this.migrationWaitContainer = this.taskDefinition.addContainer('WaitForMigrations', {
         containerName: 'wait-for-migrations',
         image: containerImage,
+        user: AIRFLOW_USER,
         command: ['db', 'check-migrations', '--migration-wait-timeout', `${DEFAULTS.migrationWaitTimeoutSeconds}`],
         environment: allEnv,
         secrets,

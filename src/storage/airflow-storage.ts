@@ -1,6 +1,7 @@
 import { Annotations, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -78,6 +79,15 @@ export interface AirflowDatabaseOptions {
    * @default 'airflow'
    */
   readonly databaseName?: string;
+
+  /**
+   * A customer-managed KMS key for the database storage, for organisations that require one
+   * (AWS Control Tower CT.RDS.PR.30). Choose it before the first deployment: changing the key of
+   * an existing database replaces it.
+   *
+   * @default - the AWS-managed RDS key
+   */
+  readonly encryptionKey?: kms.IKey;
 
   /**
    * Use an existing database instance instead of creating one. Requires `existingSecret`.
@@ -214,7 +224,8 @@ export class AirflowStorage extends Construct {
       maxAzs: DEFAULTS.vpcMaxAzs,
       natGateways: DEFAULTS.vpcNatGateways,
       subnetConfiguration: [
-        { name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
+        // only the NAT gateway and the load balancer live here, with their own addresses
+        { name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24, mapPublicIpOnLaunch: false },
         { name: 'Private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 20 },
         { name: 'Data', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
       ],
@@ -274,12 +285,16 @@ export class AirflowStorage extends Construct {
         maxAllocatedStorage: db.maxAllocatedStorageGiB ?? DEFAULTS.databaseMaxAllocatedStorageGiB,
         storageType: rds.StorageType.GP3,
         storageEncrypted: true,
+        storageEncryptionKey: db.encryptionKey,
         backupRetention: db.backupRetention ?? Duration.days(DEFAULTS.databaseBackupRetentionDays),
         deletionProtection: db.deletionProtection ?? DEFAULTS.databaseDeletionProtection,
         removalPolicy: db.removalPolicy ?? RemovalPolicy.SNAPSHOT,
         autoMinorVersionUpgrade: true,
         publiclyAccessible: false,
         enablePerformanceInsights: true,
+        monitoringInterval: Duration.seconds(60),
+        // Airflow logs in with the generated password; IAM authentication is available for people.
+        iamAuthentication: true,
         cloudwatchLogsExports: ['postgresql', 'upgrade'],
         copyTagsToSnapshot: true,
         parameters: {
@@ -290,6 +305,8 @@ export class AirflowStorage extends Construct {
       this.database = instance;
       this.databaseSecret = instance.secret!;
       acknowledgeNag(instance, [NAG.databasePort, ...(db.multiAz ? [] : [NAG.databaseMultiAz])]);
+      const monitoringRole = instance.node.tryFindChild('MonitoringRole');
+      if (monitoringRole) acknowledgeNag(monitoringRole, [NAG.databaseMonitoringRole]);
       acknowledgeNag(secret, [NAG.secretRotation]);
     }
     // Props whose change on a deployed stack replaces a stateful resource (test/security/upgrades.test.ts).
@@ -358,6 +375,10 @@ export class AirflowStorage extends Construct {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       removalPolicy: props.logBucketRemovalPolicy ?? RemovalPolicy.RETAIN,
       autoDeleteObjects: false,
+      versioned: true,
+      lifecycleRules: [
+        { noncurrentVersionExpiration: Duration.days(30), abortIncompleteMultipartUploadAfter: Duration.days(7) },
+      ],
     });
     acknowledgeNag(this.logBucket, [NAG.logBucketAccessLogs]);
     if (!props.vpc) {
@@ -390,7 +411,7 @@ function validate(props: AirflowStorageProps): void {
     problems.add('database.existingSecret is set without database.existingInstance; the secret is only used for an existing instance (a new instance gets a generated secret), so pass both or neither');
   }
   if (db.existingInstance) {
-    const ignored = (['instanceType', 'engineVersion', 'multiAz', 'allocatedStorageGiB', 'maxAllocatedStorageGiB', 'backupRetention', 'removalPolicy', 'deletionProtection'] as const)
+    const ignored = (['instanceType', 'engineVersion', 'multiAz', 'encryptionKey', 'allocatedStorageGiB', 'maxAllocatedStorageGiB', 'backupRetention', 'removalPolicy', 'deletionProtection'] as const)
       .filter(k => db[k] !== undefined);
     if (ignored.length > 0) {
       problems.add(`database.${ignored.join(', database.')} cannot be combined with database.existingInstance (those settings belong to the existing instance); remove them or let the library create the instance`);

@@ -53,12 +53,12 @@ describe('DagSource.gitSync on AirflowOnEcs', () => {
     expect(c('git-sync-prepare').MountPoints).toEqual([{ ContainerPath: '/git', SourceVolume: 'git-sync-dags', ReadOnly: false }]);
 
     expect(c('git-sync-init').Essential).toBe(false);
-    expect(c('git-sync-init').User).toBeUndefined(); // the image's uid 65533
+    expect(c('git-sync-init').User).toBe('65533:65533');
     expect(c('git-sync-init').DependsOn).toEqual([{ ContainerName: 'git-sync-prepare', Condition: 'SUCCESS' }]);
     expect(envOf(c('git-sync-init'))).toEqual(expect.objectContaining({ GITSYNC_ONE_TIME: 'true', GITSYNC_MAX_FAILURES: '3' }));
 
     expect(c('git-sync').Essential).toBe(true);
-    expect(c('git-sync').User).toBeUndefined();
+    expect(c('git-sync').User).toBe('65533:65533');
     expect(c('git-sync').DependsOn).toEqual([{ ContainerName: 'git-sync-init', Condition: 'SUCCESS' }]);
     expect(c('git-sync').HealthCheck).toEqual(expect.objectContaining({ Command: ['CMD', '/bin/bash', '-c', expect.stringContaining('/dev/tcp/127.0.0.1/8780')] }));
     expect(envOf(c('git-sync'))).toEqual(expect.objectContaining({
@@ -77,7 +77,7 @@ describe('DagSource.gitSync on AirflowOnEcs', () => {
     const airflowContainer = c(name);
     expect(airflowContainer.MountPoints).toEqual([{ ContainerPath: '/opt/airflow/git', SourceVolume: 'git-sync-dags', ReadOnly: true }]);
     expect(airflowContainer.DependsOn).toEqual(expect.arrayContaining([{ ContainerName: 'git-sync-init', Condition: 'SUCCESS' }]));
-    expect(airflowContainer.User).toBeUndefined(); // Airflow's own uid 50000, never root
+    expect(airflowContainer.User).toBe('50000:0'); // Airflow's own user, never root
   });
 
   test('the token reaches git-sync only as an ECS secret, never in plain environment', () => {
