@@ -407,6 +407,19 @@ function validate(props: AirflowStorageProps): void {
   if (db.existingInstance && !db.existingSecret) {
     problems.add('database.existingInstance is set without database.existingSecret; pass the Secrets Manager secret with the instance\'s `username` and `password`');
   }
+  if (db.existingInstance && db.existingInstance.connections.securityGroups.length === 0) {
+    problems.add('database.existingInstance has no security groups, so the Airflow tasks cannot be let in; import it with rds.DatabaseInstance.fromDatabaseInstanceAttributes({ ..., securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(...)] })');
+  }
+  const vpc = props.vpc;
+  if (vpc) {
+    if (vpc.privateSubnets.length === 0) {
+      problems.add(`vpc (${vpc.node.path}) has no private subnets with egress: the Airflow tasks need them to pull images and reach AWS APIs without public IPs; import the VPC with its private subnets (privateSubnetIds) or add a NAT gateway`);
+    }
+    const azs = vpc.availabilityZones.filter(az => !Token.isUnresolved(az));
+    if (vpc.availabilityZones.length > 0 && azs.length === vpc.availabilityZones.length && new Set(azs).size < 2) {
+      problems.add(`vpc (${vpc.node.path}) spans ${new Set(azs).size} Availability Zone; RDS and ElastiCache need subnets in at least 2; use a VPC across 2 or more AZs`);
+    }
+  }
   if (db.existingSecret && !db.existingInstance) {
     problems.add('database.existingSecret is set without database.existingInstance; the secret is only used for an existing instance (a new instance gets a generated secret), so pass both or neither');
   }

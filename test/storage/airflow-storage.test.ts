@@ -192,6 +192,9 @@ describe('AirflowStorage', () => {
       ['fractional broker replicas', () => ({ broker: { replicas: 1.5 } }), /broker\.replicas \(1\.5\) must be a whole number >= 0/],
       ['a Redis OSS version for Valkey', () => ({ broker: { engineVersion: '6.2' } }), /broker\.engineVersion \('6\.2'\) is not a Valkey version ElastiCache runs; use '8\.0', '8\.1' or '7\.2'/],
       ['an EC2 instance type as node type', () => ({ broker: { nodeType: 't4g.micro' } }), /broker\.nodeType \('t4g\.micro'\) is not a cache node type; use a name such as 'cache\.t4g\.micro'/],
+      ['an imported database without security groups', s => ({ database: { existingInstance: instance(s), existingSecret: secretsmanager.Secret.fromSecretNameV2(s, 'X', 'x') } }), /database\.existingInstance has no security groups, so the Airflow tasks cannot be let in; import it with .*securityGroups/],
+      ['an imported VPC without private subnets', s => ({ vpc: ec2.Vpc.fromVpcAttributes(s, 'Vpc', { vpcId: 'vpc-1', availabilityZones: ['eu-west-1a', 'eu-west-1b'], publicSubnetIds: ['s-1', 's-2'], isolatedSubnetIds: ['s-3', 's-4'] }) }), /vpc \(S\/Vpc\) has no private subnets with egress: the Airflow tasks need them/],
+      ['an imported VPC in one AZ', s => ({ vpc: ec2.Vpc.fromVpcAttributes(s, 'Vpc', { vpcId: 'vpc-1', availabilityZones: ['eu-west-1a'], privateSubnetIds: ['s-1'] }) }), /vpc \(S\/Vpc\) spans 1 Availability Zone; RDS and ElastiCache need subnets in at least 2/],
     ];
     test.each(cases)('%s', (_name, props, message) => {
       const stack = new Stack(new App(), 'S');
