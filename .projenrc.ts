@@ -56,6 +56,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'fast-check@^4.11.0',
     // AWS Control Tower's proactive controls as cfn-guard rules (test/security/guard.test.ts)
     '@cdklabs/cdk-validator-cfnguard@^0.0.62',
+    // aws-cdk-lib's built-in CloudFormation validation (2.27x), run on the templates the library
+    // (built against 2.257) synthesizes: test/security/cfn-validate.test.ts
+    'aws-cdk-lib-2-276@npm:aws-cdk-lib@2.276.0',
   ],
 
   // The example apps and scripts are type-checked and linted with the tests.
