@@ -71,7 +71,7 @@ export function summarize(assemblyDir: string): AssemblySummary {
   return { stacks, components };
 }
 
-function render(summary: AssemblySummary): string {
+export function render(summary: AssemblySummary): string {
   const lines: string[] = [];
   const total = summary.stacks.reduce((n, s) => n + s.resources, 0);
   lines.push(`Synthesized ${summary.stacks.length} stacks, ${total} resources:`);

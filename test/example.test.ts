@@ -6,7 +6,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { summarize } from '../scripts/summarize-assembly';
+import { render, summarize } from '../scripts/summarize-assembly';
 
 /** Synthesizes an example app with the real CDK CLI and no AWS credentials; returns the assembly dir. */
 function synthExample(name: string): string {
@@ -62,4 +62,9 @@ test('examples/git-sync synthesizes, with git-sync on the dag-processor, trigger
     .map(r => r.Properties.ContainerDefinitions.find((c: any) => c.Essential !== false && c.Name !== 'git-sync').Name)
     .sort();
   expect(withSidecar).toEqual(['celery-worker', 'dag-processor', 'triggerer']);
+});
+
+test('the README shows what npm run example prints', () => {
+  const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+  expect(readme).toContain(`\`\`\`text\n${render(summarize(outdir))}\n\`\`\``);
 });
