@@ -18,7 +18,7 @@ export function acknowledgeNag(scope: IConstruct, acknowledgements: NagAcknowled
     const l1 = target.node.defaultChild ?? target;
     if (!(l1 instanceof CfnResource)) continue;
     const existing: NagAcknowledgement[] = l1.getMetadata('cdk_nag')?.rules_to_suppress ?? [];
-    const added = acknowledgements.filter(a => !existing.some(e => e.id === a.id));
+    const added = acknowledgements.filter(a => !existing.some(e => e.id === a.id && e.reason === a.reason));
     l1.addMetadata('cdk_nag', { rules_to_suppress: [...existing, ...added.map(a => ({ id: a.id, reason: a.reason }))] });
   }
 }
@@ -47,7 +47,7 @@ export const NAG = {
   },
   logBucketAccessLogs: {
     id: 'AwsSolutions-S1',
-    reason: 'The bucket holds Airflow task logs, written and read only by the Airflow task roles over TLS; server access logging would need a second bucket for little value.',
+    reason: 'The bucket holds Airflow task logs (written and read only by the Airflow task roles, under logs/) and the VPC flow logs (written by the log delivery service); server access logging would need a second bucket for little value.',
   },
   taskEnvironment: {
     id: 'AwsSolutions-ECS2',
@@ -55,7 +55,7 @@ export const NAG = {
   },
   logBucketObjects: {
     id: 'AwsSolutions-IAM5',
-    reason: 'Wildcards are object keys and S3 read/write actions on the task-log bucket only: Airflow writes one log object per task try.',
+    reason: 'Wildcards are object keys under logs/ in the task-log bucket and S3 read/write actions on them: Airflow writes one log object per task try.',
   },
   putMetricData: {
     id: 'AwsSolutions-IAM5',

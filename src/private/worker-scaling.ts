@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { Token } from 'aws-cdk-lib';
 import { DEFAULTS } from './defaults';
 import { isConcrete, Problems } from './validation';
 import type { WorkerAutoscalingOptions } from '../scaling/worker-autoscaling';
@@ -65,6 +66,11 @@ export function postgresMaxConnections(instanceClass: string): number | undefine
 export function validateWorkerAutoscaling(o: WorkerAutoscalingOptions, prefix: string): void {
   const problems = new Problems();
   const p = (n: string) => `${prefix}${n}`;
+  for (const [name, value] of [['minCapacity', o.minCapacity], ['maxCapacity', o.maxCapacity], ['spotPercent', o.spotPercent], ['onDemandBase', o.onDemandBase]] as const) {
+    if (value !== undefined && Token.isUnresolved(value)) {
+      problems.add(`${p(name)} is a token; it must be a number known at synth (it sizes the scaling steps and Airflow's parallelism)`);
+    }
+  }
   const min = o.minCapacity ?? DEFAULTS.workerScaling.minCapacity;
   const max = o.maxCapacity ?? DEFAULTS.workerScaling.maxCapacity;
   if (isConcrete(o.minCapacity) && (!Number.isInteger(o.minCapacity) || o.minCapacity < 0)) {

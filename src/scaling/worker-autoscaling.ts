@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Names, Stack } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwactions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -142,13 +142,18 @@ export class WorkerAutoscaling extends Construct {
         { capacityProvider: 'FARGATE_SPOT', weight: spotPercent },
       ].filter(s => s.weight > 0 || (s.base ?? 0) > 0)
       : [{ capacityProvider: 'FARGATE', base: onDemandBase, weight: 1 }];
-    if (cluster instanceof ecs.Cluster) cluster.enableFargateCapacityProviders();
+    if (cluster instanceof ecs.Cluster) {
+      cluster.enableFargateCapacityProviders();
+      // the capacity providers must be associated before the service uses them
+      service.node.addDependency(cluster);
+    }
     const cfnService = service.node.defaultChild as ecs.CfnService;
     cfnService.launchType = undefined;
     cfnService.capacityProviderStrategy = this.capacityProviderStrategies;
 
     // --- the signal: published by a sidecar of the scheduler ---
-    const dimensions = { ClusterName: cluster.clusterName, ServiceName: service.serviceName };
+    // Known at synth: the worker service's name would make the scheduler wait for the workers.
+    const dimensions = { ClusterName: cluster.clusterName, WorkerService: Names.uniqueId(service) };
     const metric = (metricName: string, statistic: string) => new cloudwatch.Metric({
       namespace: METRIC_NAMESPACE, metricName, dimensionsMap: dimensions, statistic, period: Duration.minutes(1),
     });

@@ -207,5 +207,9 @@ export class AirflowDatabaseMigration extends Construct implements ec2.IConnecta
     acknowledgeNag(provider, [NAG.lambdaBasicExecution, NAG.migrationLambdas, NAG.providerRuntime, NAG.waiterLogging, NAG.waiterTracing], true);
     // The task needs its roles' policies and its way into the database before it runs.
     this.resource.node.addDependency(this.taskDefinition.taskRole, this.taskDefinition.obtainExecutionRole(), this.securityGroup);
+    if (Stack.of(props.storage.database) === Stack.of(this)) {
+      // in one stack the ingress rule belongs to the database's security group
+      this.resource.node.addDependency(...props.storage.database.connections.securityGroups);
+    }
   }
 }

@@ -382,9 +382,9 @@ export class AirflowService extends Construct implements ec2.IConnectable {
     }
 
     if (isApiServer) {
-      props.storage.logBucket.grantRead(this.taskDefinition.taskRole);
+      props.storage.logBucket.grantRead(this.taskDefinition.taskRole, 'logs/*');
     } else {
-      props.storage.logBucket.grantReadWrite(this.taskDefinition.taskRole);
+      props.storage.logBucket.grantReadWrite(this.taskDefinition.taskRole, 'logs/*');
     }
     acknowledgeNag(this.taskDefinition, [NAG.taskEnvironment]);
     acknowledgeNag(this.taskDefinition.taskRole, [NAG.logBucketObjects], true);

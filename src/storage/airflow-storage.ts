@@ -1,6 +1,7 @@
 import { Annotations, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -378,15 +379,37 @@ export class AirflowStorage extends Construct {
       versioned: true,
       lifecycleRules: [
         { noncurrentVersionExpiration: Duration.days(30), abortIncompleteMultipartUploadAfter: Duration.days(7) },
+        { prefix: FLOW_LOG_PREFIX, expiration: Duration.days(90) },
       ],
     });
     acknowledgeNag(this.logBucket, [NAG.logBucketAccessLogs]);
     if (!props.vpc) {
-      // Accepted and rejected traffic of the VPC we created, next to the task logs.
+      // Accepted and rejected traffic of the VPC we created, next to the task logs, kept 90 days.
       (this.vpc as ec2.Vpc).addFlowLog('FlowLogs', {
-        destination: ec2.FlowLogDestination.toS3(this.logBucket, 'vpc-flow-logs/'),
+        destination: ec2.FlowLogDestination.toS3(this.logBucket, FLOW_LOG_PREFIX),
         trafficType: ec2.FlowLogTrafficType.ALL,
       });
+      // The delivery permissions, in the template (left to AWS, they would be added outside
+      // CloudFormation and lost at the next change of the bucket policy).
+      const stack = Stack.of(this);
+      const fromThisAccount = {
+        StringEquals: { 'aws:SourceAccount': stack.account },
+        ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'logs', resource: '*' }) },
+      };
+      this.logBucket.addToResourcePolicy(new iam.PolicyStatement({
+        sid: 'AWSLogDeliveryWrite',
+        principals: [new iam.ServicePrincipal('delivery.logs.amazonaws.com')],
+        actions: ['s3:PutObject'],
+        resources: [this.logBucket.arnForObjects(`${FLOW_LOG_PREFIX}AWSLogs/${stack.account}/*`)],
+        conditions: { ...fromThisAccount, StringEquals: { ...fromThisAccount.StringEquals, 's3:x-amz-acl': 'bucket-owner-full-control' } },
+      }));
+      this.logBucket.addToResourcePolicy(new iam.PolicyStatement({
+        sid: 'AWSLogDeliveryAclCheck',
+        principals: [new iam.ServicePrincipal('delivery.logs.amazonaws.com')],
+        actions: ['s3:GetBucketAcl', 's3:ListBucket'],
+        resources: [this.logBucket.bucketArn],
+        conditions: fromThisAccount,
+      }));
     }
   }
 
@@ -401,6 +424,9 @@ export class AirflowStorage extends Construct {
   }
 }
 
+/** Where VPC flow logs go in the log bucket (task logs are under logs/). */
+const FLOW_LOG_PREFIX = 'vpc-flow-logs/';
+
 function validate(props: AirflowStorageProps): void {
   const problems = new Problems();
   const db = props.database ?? {};
@@ -411,13 +437,12 @@ function validate(props: AirflowStorageProps): void {
     problems.add('database.existingInstance has no security groups, so the Airflow tasks cannot be let in; import it with rds.DatabaseInstance.fromDatabaseInstanceAttributes({ ..., securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(...)] })');
   }
   const vpc = props.vpc;
-  if (vpc) {
-    if (vpc.privateSubnets.length === 0) {
-      problems.add(`vpc (${vpc.node.path}) has no private subnets with egress: the Airflow tasks need them to pull images and reach AWS APIs without public IPs; import the VPC with its private subnets (privateSubnetIds) or add a NAT gateway`);
-    }
-    const azs = vpc.availabilityZones.filter(az => !Token.isUnresolved(az));
-    if (vpc.availabilityZones.length > 0 && azs.length === vpc.availabilityZones.length && new Set(azs).size < 2) {
-      problems.add(`vpc (${vpc.node.path}) spans ${new Set(azs).size} Availability Zone; RDS and ElastiCache need subnets in at least 2; use a VPC across 2 or more AZs`);
+  if (vpc && !Token.isUnresolved(vpc.availabilityZones) && vpc.availabilityZones.every(az => !Token.isUnresolved(az))) {
+    const azs = new Set(vpc.selectSubnets(props.dataSubnets ?? {
+      subnetType: vpc.isolatedSubnets.length > 0 ? ec2.SubnetType.PRIVATE_ISOLATED : ec2.SubnetType.PRIVATE_WITH_EGRESS,
+    }).availabilityZones.filter(az => !Token.isUnresolved(az)));
+    if (azs.size === 1) {
+      problems.add(`the data subnets of vpc (${vpc.node.path}) are in 1 Availability Zone; RDS and ElastiCache need subnets in at least 2; pass dataSubnets across 2 or more AZs`);
     }
   }
   if (db.existingSecret && !db.existingInstance) {

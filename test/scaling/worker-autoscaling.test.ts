@@ -47,8 +47,10 @@ describe('WorkerAutoscaling in AirflowOnEcs, default settings', () => {
       EvaluationPeriods: 1,
       TreatMissingData: 'missing',
       AlarmActions: [{ Ref: policyId }],
-      Dimensions: Match.arrayWith([{ Name: 'ServiceName', Value: { 'Fn::GetAtt': [workerServiceId, 'Name'] } }]),
+      Dimensions: Match.arrayWith([{ Name: 'WorkerService', Value: Match.stringLikeRegexp('Workers') }]),
     });
+    // known at synth, so the scheduler (which publishes it) never waits for the worker service
+    expect(JSON.stringify(tds.scheduler.properties)).not.toContain(workerServiceId);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'DesiredWorkers',
       Statistic: 'SampleCount',

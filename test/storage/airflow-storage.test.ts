@@ -1,4 +1,4 @@
-import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
@@ -102,6 +102,11 @@ describe('AirflowStorage', () => {
       template.hasResourceProperties('AWS::S3::BucketPolicy', {
         PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
       });
+      // VPC flow logs go to the same bucket, with their delivery permissions in the template
+      template.hasResourceProperties('AWS::EC2::FlowLog', { LogDestinationType: 's3', TrafficType: 'ALL' });
+      template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Sid: 'AWSLogDeliveryWrite', Principal: { Service: 'delivery.logs.amazonaws.com' } })]) },
+      });
     });
   });
 
@@ -109,6 +114,14 @@ describe('AirflowStorage', () => {
     const { template } = storageAlone({ database: { multiAz: true }, broker: { replicas: 1 } });
     template.hasResourceProperties('AWS::RDS::DBInstance', { MultiAZ: true });
     template.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', { ReplicasPerNodeGroup: 1, AutomaticFailoverEnabled: true, MultiAZEnabled: true });
+  });
+
+  test('accepts an imported VPC whose AZs are deploy-time values', () => {
+    const stack = new Stack(new App(), 'S');
+    const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
+      vpcId: 'vpc-1', availabilityZones: Fn.getAzs(), privateSubnetIds: ['subnet-p1', 'subnet-p2'],
+    });
+    expect(() => new AirflowStorage(stack, 'Storage', { vpc })).not.toThrow();
   });
 
   test('uses an imported VPC', () => {
@@ -193,8 +206,7 @@ describe('AirflowStorage', () => {
       ['a Redis OSS version for Valkey', () => ({ broker: { engineVersion: '6.2' } }), /broker\.engineVersion \('6\.2'\) is not a Valkey version ElastiCache runs; use '8\.0', '8\.1' or '7\.2'/],
       ['an EC2 instance type as node type', () => ({ broker: { nodeType: 't4g.micro' } }), /broker\.nodeType \('t4g\.micro'\) is not a cache node type; use a name such as 'cache\.t4g\.micro'/],
       ['an imported database without security groups', s => ({ database: { existingInstance: instance(s), existingSecret: secretsmanager.Secret.fromSecretNameV2(s, 'X', 'x') } }), /database\.existingInstance has no security groups, so the Airflow tasks cannot be let in; import it with .*securityGroups/],
-      ['an imported VPC without private subnets', s => ({ vpc: ec2.Vpc.fromVpcAttributes(s, 'Vpc', { vpcId: 'vpc-1', availabilityZones: ['eu-west-1a', 'eu-west-1b'], publicSubnetIds: ['s-1', 's-2'], isolatedSubnetIds: ['s-3', 's-4'] }) }), /vpc \(S\/Vpc\) has no private subnets with egress: the Airflow tasks need them/],
-      ['an imported VPC in one AZ', s => ({ vpc: ec2.Vpc.fromVpcAttributes(s, 'Vpc', { vpcId: 'vpc-1', availabilityZones: ['eu-west-1a'], privateSubnetIds: ['s-1'] }) }), /vpc \(S\/Vpc\) spans 1 Availability Zone; RDS and ElastiCache need subnets in at least 2/],
+      ['an imported VPC in one AZ', s => ({ vpc: ec2.Vpc.fromVpcAttributes(s, 'Vpc', { vpcId: 'vpc-1', availabilityZones: ['eu-west-1a'], privateSubnetIds: ['s-1'] }) }), /the data subnets of vpc \(S\/Vpc\) are in 1 Availability Zone; RDS and ElastiCache need subnets in at least 2; pass dataSubnets across 2 or more AZs/],
     ];
     test.each(cases)('%s', (_name, props, message) => {
       const stack = new Stack(new App(), 'S');
