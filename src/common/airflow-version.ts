@@ -5,7 +5,7 @@
  * `database.sql_alchemy_conn_async`), so releases before 3.1.0 are rejected.
  */
 export class AirflowVersion {
-  /** Apache Airflow 3.1.8, the version this library is tested against. */
+  /** Apache Airflow 3.1.8, the default: every variable the library sets is checked against its options. */
   public static readonly V3_1_8 = new AirflowVersion('3.1.8');
 
   /**
