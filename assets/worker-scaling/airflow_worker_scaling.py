@@ -16,6 +16,7 @@ protect  (a sidecar of each worker task) turns on ECS task scale-in protection w
 Everything it needs comes from the environment; see ENV below. Proven against a real PostgreSQL
 with Airflow's task_instance table in test/runtime/worker-scaling.test.ts.
 """
+import itertools
 import json
 import math
 import os
@@ -133,64 +134,60 @@ def set_protection(agent_uri, enabled, minutes):
 
 # --- the loops ------------------------------------------------------------------------------
 
+def run_rounds(job, period, iterations, sleep):
+    """Runs `job(engine)` every `period` seconds (forever, or `iterations` times), with one
+    database connection opened on first use; a failed round is logged and the next one tries again."""
+    from sqlalchemy import create_engine
+    engine = None
+    for n in itertools.count(1) if iterations is None else range(1, iterations + 1):
+        try:
+            if engine is None:
+                engine = create_engine(database_url(), pool_pre_ping=True, pool_size=1, max_overflow=0)
+            job(engine)
+        except Exception as e:  # keep going: the next round may work
+            log(msg=f"{job.__name__} failed", error=f"{type(e).__name__}: {e}")
+        if iterations is None or n < iterations:
+            sleep(period)
+
+
 def publish(iterations=None, clock=time.time, sleep=time.sleep):
     import boto3
-    from sqlalchemy import create_engine
     concurrency = int(os.environ.get(ENV["concurrency"], "16"))
     min_capacity = int(os.environ.get(ENV["min_capacity"], "0"))
     max_capacity = int(os.environ[ENV["max_capacity"]]) if ENV["max_capacity"] in os.environ else None
     queues = [q.strip() for q in os.environ.get(ENV["queues"], "default").split(",") if q.strip()]
-    period = float(os.environ.get(ENV["period"], "30"))
     hold = ScaleInHold(float(os.environ.get(ENV["cooldown"], "300")))
     namespace = os.environ[ENV["namespace"]]
     dimensions = json.loads(os.environ[ENV["dimensions"]])
     cloudwatch = boto3.client("cloudwatch", endpoint_url=os.environ.get("AWS_ENDPOINT_URL_CLOUDWATCH"))
-    engine = None
-    n = 0
-    while iterations is None or n < iterations:
-        n += 1
-        try:
-            if engine is None:
-                engine = create_engine(database_url(), pool_pre_ping=True, pool_size=1, max_overflow=0)
-            with engine.connect() as conn:
-                queued, running = count_tasks(conn, queues)
-            need = desired_workers(queued, running, concurrency, min_capacity, max_capacity)
-            published = hold.update(clock(), need)
-            put_metrics(cloudwatch, namespace, dimensions, {"QueuedTasks": queued, "RunningTasks": running, "DesiredWorkers": published})
-            log(msg="published", queued=queued, running=running, need=need, desired=published)
-        except Exception as e:  # keep going: the next round may work
-            log(msg="publish failed", error=f"{type(e).__name__}: {e}")
-        if iterations is None or n < iterations:
-            sleep(period)
+
+    def publish_round(engine):
+        with engine.connect() as conn:
+            queued, running = count_tasks(conn, queues)
+        need = desired_workers(queued, running, concurrency, min_capacity, max_capacity)
+        published = hold.update(clock(), need)
+        put_metrics(cloudwatch, namespace, dimensions, {"QueuedTasks": queued, "RunningTasks": running, "DesiredWorkers": published})
+        log(msg="published", queued=queued, running=running, need=need, desired=published)
+
+    run_rounds(publish_round, float(os.environ.get(ENV["period"], "30")), iterations, sleep)
 
 
 def protect(iterations=None, sleep=time.sleep):
-    from sqlalchemy import create_engine
     agent_uri = os.environ["ECS_AGENT_URI"]
     minutes = int(os.environ.get(ENV["protection_minutes"], "15"))
-    period = float(os.environ.get(ENV["period"], "30"))
-    engine = None
-    protected = None
-    last_refresh = 0.0
-    n = 0
-    while iterations is None or n < iterations:
-        n += 1
-        try:
-            if engine is None:
-                engine = create_engine(database_url(), pool_pre_ping=True, pool_size=1, max_overflow=0)
-            hostname = host_ip_address()
-            with engine.connect() as conn:
-                busy = running_on_host(conn, hostname) > 0
-            # refresh well before the protection expires, or when the state changes
-            if busy != protected or (busy and time.time() - last_refresh > minutes * 60 / 3):
-                set_protection(agent_uri, busy, minutes)
-                protected = busy
-                last_refresh = time.time()
-                log(msg="task protection", enabled=busy, hostname=hostname)
-        except Exception as e:
-            log(msg="protection update failed", error=f"{type(e).__name__}: {e}")
-        if iterations is None or n < iterations:
-            sleep(period)
+    state = {"protected": None, "refreshed": 0.0}
+
+    def protect_round(engine):
+        hostname = host_ip_address()
+        with engine.connect() as conn:
+            busy = running_on_host(conn, hostname) > 0
+        # refresh well before the protection expires, or when the state changes
+        if busy != state["protected"] or (busy and time.time() - state["refreshed"] > minutes * 60 / 3):
+            set_protection(agent_uri, busy, minutes)
+            state.update(protected=busy, refreshed=time.time())
+            log(msg="task protection", enabled=busy, hostname=hostname)
+
+    run_rounds(protect_round, float(os.environ.get(ENV["period"], "30")), iterations, sleep)
 
 
 if __name__ == "__main__":

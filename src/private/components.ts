@@ -5,8 +5,6 @@ import { AirflowComponent } from '../common/airflow-component';
 
 /** What the library needs to know about each component (DESIGN §2). */
 export interface ComponentSpec {
-  /** Construct id prefix. */
-  readonly title: string;
   /** The `AirflowOnEcs` prop that configures it, for error messages. */
   readonly prop: string;
   /** Arguments to the image's entrypoint. */
@@ -52,7 +50,6 @@ export function componentSpec(component: AirflowComponent): ComponentSpec {
   switch (component.name) {
     case AirflowComponent.API_SERVER.name:
       return {
-        title: 'ApiServer',
         readsDagFiles: false,
         prop: 'apiServer',
         command: ['api-server', '--port', `${PORTS.apiServer}`, '--proxy-headers'],
@@ -75,7 +72,6 @@ export function componentSpec(component: AirflowComponent): ComponentSpec {
       };
     case AirflowComponent.SCHEDULER.name:
       return {
-        title: 'Scheduler',
         readsDagFiles: false,
         prop: 'scheduler',
         command: ['scheduler'],
@@ -93,7 +89,6 @@ export function componentSpec(component: AirflowComponent): ComponentSpec {
       };
     case AirflowComponent.DAG_PROCESSOR.name:
       return {
-        title: 'DagProcessor',
         readsDagFiles: true,
         prop: 'dagProcessor',
         command: ['dag-processor'],
@@ -108,7 +103,6 @@ export function componentSpec(component: AirflowComponent): ComponentSpec {
       };
     case AirflowComponent.TRIGGERER.name:
       return {
-        title: 'Triggerer',
         readsDagFiles: true,
         prop: 'triggerer',
         command: ['triggerer'],
@@ -125,7 +119,6 @@ export function componentSpec(component: AirflowComponent): ComponentSpec {
       };
     case AirflowComponent.CELERY_WORKER.name:
       return {
-        title: 'Worker',
         readsDagFiles: true,
         prop: 'workers',
         command: ['celery', 'worker'],

@@ -11,10 +11,6 @@ export class Problems {
     this.messages.push(message);
   }
 
-  public get length(): number {
-    return this.messages.length;
-  }
-
   public throwIfAny(what: string): void {
     if (this.messages.length === 1) {
       throw new Error(`${what}: ${this.messages[0]}`);

@@ -12,7 +12,7 @@ import { managedEnvironmentNames, sharedEnvironment, sharedSecrets } from '../pr
 import { AIRFLOW_USER, DEFAULTS, PORTS } from '../private/defaults';
 import { acknowledgeNag, NAG } from '../private/nag';
 import { BOOTSTRAP_ENV, BOOTSTRAP_SCRIPT } from '../private/runtime-commands';
-import { checkFargateSize, Problems } from '../private/validation';
+import { Problems } from '../private/validation';
 import { AirflowStorage } from '../storage/airflow-storage';
 
 /**
@@ -116,7 +116,6 @@ export class AirflowDatabaseMigration extends Construct implements ec2.IConnecta
       [BOOTSTRAP_ENV.adminPassword]: ecs.Secret.fromSecretsManager(props.storage.adminPasswordSecret),
     };
     const problems = new Problems();
-    checkFargateSize(problems, 'migration', DEFAULTS.migration.cpu, DEFAULTS.migration.memoryLimitMiB);
     const managed = managedEnvironmentNames(env, secrets);
     for (const name of Object.keys(props.environment ?? {})) {
       if (managed.has(name)) {

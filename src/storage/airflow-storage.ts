@@ -417,11 +417,6 @@ export class AirflowStorage extends Construct {
   public get brokerEndpointAddress(): string {
     return this.broker.attrPrimaryEndPointAddress;
   }
-
-  /** The stack this storage lives in. */
-  public get stack(): Stack {
-    return Stack.of(this);
-  }
 }
 
 /** Where VPC flow logs go in the log bucket (task logs are under logs/). */
