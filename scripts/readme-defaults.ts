@@ -3,6 +3,7 @@
 // `npx ts-node --project tsconfig.dev.json scripts/readme-defaults.ts --write` updates README.md.
 import * as fs from 'fs';
 import * as path from 'path';
+import { AirflowVersion } from '../src/common/airflow-version';
 import { DEFAULTS } from '../src/private/defaults';
 import { NAG } from '../src/private/nag';
 
@@ -11,7 +12,7 @@ const tasks = (n: number) => `${n} task${n === 1 ? '' : 's'}`;
 
 export function defaultsTable(): string {
   const rows: [string, string, string][] = [
-    ['Image', `\`apache/airflow:${DEFAULTS.airflowVersion}\``, 'Official image, pinned; `AirflowImage.fromEcrRepository` / `fromAsset` for your own'],
+    ['Image', `\`apache/airflow:${AirflowVersion.latest().version}\``, 'The newest stable release, pinned; 3.1 and 3.2 supported too (`AirflowVersion`); `AirflowImage.fromEcrRepository` / `fromAsset` for your own'],
     ['CPU architecture', DEFAULTS.cpuArchitecture, 'Graviton: about 20% cheaper than x86 for the same size'],
     ['api-server', `${size(DEFAULTS.apiServer)}, ${tasks(DEFAULTS.apiServer.desiredCount)}`, 'The story\'s working size (commit #42)'],
     ['scheduler', `${size(DEFAULTS.scheduler)}, ${tasks(DEFAULTS.scheduler.desiredCount)}`, 'Health check on port 8974'],

@@ -19,6 +19,8 @@ export interface ComponentSummary {
 export interface AssemblySummary {
   stacks: { name: string; resources: number; byType: Record<string, number> }[];
   components: ComponentSummary[];
+  /** The Airflow images the components run. */
+  images: string[];
 }
 
 function stackTemplates(assemblyDir: string): { name: string; template: Template }[] {
@@ -38,6 +40,7 @@ function literal(value: unknown): string {
 export function summarize(assemblyDir: string): AssemblySummary {
   const stacks: AssemblySummary['stacks'] = [];
   const components: ComponentSummary[] = [];
+  const images = new Set<string>();
   for (const { name, template } of stackTemplates(assemblyDir)) {
     const resources = template.Resources ?? {};
     const byType: Record<string, number> = {};
@@ -51,6 +54,7 @@ export function summarize(assemblyDir: string): AssemblySummary {
       const td = tdRef ? resources[tdRef] : undefined;
       if (!td) continue;
       const essential = (td.Properties.ContainerDefinitions ?? []).find((c: any) => c.Essential !== false);
+      if (essential) images.add(literal(essential.Image));
       const serviceId = Object.keys(resources).find(k => resources[k] === r)!;
       const target = targets.find(t => JSON.stringify(t.Properties?.ResourceId ?? '').includes(`"${serviceId}"`));
       const strategy: any[] | undefined = r.Properties?.CapacityProviderStrategy;
@@ -68,7 +72,7 @@ export function summarize(assemblyDir: string): AssemblySummary {
       });
     }
   }
-  return { stacks, components };
+  return { stacks, components, images: [...images] };
 }
 
 export function render(summary: AssemblySummary): string {
@@ -81,7 +85,7 @@ export function render(summary: AssemblySummary): string {
     lines.push(`  ${s.name.padEnd(18)} ${String(s.resources).padStart(4)} resources (${top}, …)`);
   }
   lines.push('');
-  lines.push('Airflow components (one ECS Fargate service each):');
+  lines.push(`Airflow components (one ECS Fargate service each), image ${summary.images.join(', ')}:`);
   lines.push(`  ${'component'.padEnd(15)} ${'vCPU'.padStart(5)} ${'memory'.padStart(9)}  ${'arch'.padEnd(7)} ${'tasks'.padEnd(16)} capacity`);
   for (const c of summary.components) {
     const vcpu = Number(c.cpu) / 1024;

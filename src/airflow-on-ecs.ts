@@ -7,11 +7,15 @@ import * as cloudmap from 'aws-cdk-lib/aws-servicediscovery';
 import { Construct } from 'constructs';
 import { AirflowComponent } from './common/airflow-component';
 import { AirflowImage } from './common/airflow-image';
+import { AirflowVersion } from './common/airflow-version';
 import { DagSource } from './common/dag-source';
 import { WebAccess } from './common/web-access';
+import { AirflowOptions } from './private/airflow-options';
+import { checkPostgresVersion } from './private/airflow-releases';
 import { componentSpec } from './private/components';
 import { managedEnvironmentNames, sharedEnvironment, sharedSecrets } from './private/config';
 import { DEFAULTS, PORTS } from './private/defaults';
+import { checkEnvironment } from './private/environment-check';
 import { validateGitSync } from './private/git-sync-validation';
 import { acknowledgeNag, NAG } from './private/nag';
 import { Problems } from './private/validation';
@@ -36,7 +40,7 @@ export interface AirflowOnEcsProps {
   /**
    * The image every component runs.
    *
-   * @default AirflowImage.official(AirflowVersion.V3_1_8)
+   * @default AirflowImage.official(AirflowVersion.latest())
    */
   readonly image?: AirflowImage;
 
@@ -100,13 +104,35 @@ export interface AirflowOnEcsProps {
   readonly workers?: AirflowWorkerOptions;
 
   /**
-   * Extra environment variables for every component, for example
-   * `{ AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG: '32' }`. Variables the library manages cannot be set here.
-   * Never put secrets here.
+   * Extra environment variables for every component and the migration task, for example
+   * `{ AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG: '32' }`. `AIRFLOW__*` names are checked against
+   * the configuration reference of the image's Airflow release: an unknown, misspelled or
+   * deprecated option fails synth with the nearest valid one (list options the reference does
+   * not know in `customOptions`). Variables the library manages cannot be set here. Never put
+   * secrets here: use `secrets`.
    *
    * @default - none
    */
   readonly environment?: { [name: string]: string };
+
+  /**
+   * Extra secrets for every component and the migration task, injected by ECS as environment
+   * variables when a task starts, for example
+   * `{ AIRFLOW__SMTP__SMTP_PASSWORD: ecs.Secret.fromSecretsManager(secret) }`. The task
+   * execution roles get read access. Names are checked like `environment`.
+   *
+   * @default - none
+   */
+  readonly secrets?: { [name: string]: ecs.Secret };
+
+  /**
+   * Airflow options that `environment` and `secrets` may set although the configuration
+   * reference of the image's Airflow release does not list them, such as the options of a
+   * provider you install in your image: `['AIRFLOW__MY_PROVIDER__ENDPOINT']`.
+   *
+   * @default - none: every AIRFLOW__* variable must be an option of the release
+   */
+  readonly customOptions?: string[];
 
   /**
    * The Airflow admin user, created on the first deployment with the password in
@@ -227,15 +253,25 @@ export class AirflowOnEcs extends Construct {
       cluster: this.cluster,
       storage: this.storage,
       image,
+      customOptions: props.customOptions,
       cpuArchitecture: props.cpuArchitecture,
       baseUrl: this.url,
       logRetention: props.logRetention,
       dags: props.dags,
     };
-    checkGlobalEnvironment(this.storage, props.environment);
+    checkGlobalEnvironment(this.storage, image, props);
+    const postgres = this.storage.databaseEngineMajorVersion && !Token.isUnresolved(this.storage.databaseEngineMajorVersion)
+      ? checkPostgresVersion(image.airflowVersion, this.storage.databaseEngineMajorVersion) : undefined;
+    if (postgres) throw new Error(`AirflowOnEcs: ${postgres}`);
+    if (image.airflowVersion.isNewerThanTested) {
+      Annotations.of(this).addWarningV2('cdk-airflow-ecs:AirflowVersion.untested',
+        `Airflow ${image.airflowVersion.version} is newer than the newest release cdk-airflow-ecs is tested with (${AirflowVersion.latest().version}); `
+        + `the configuration is checked against ${AirflowOptions.of(image.airflowVersion).airflowVersion}'s options. Deploy it to a test environment first, or use AirflowVersion.latest()`);
+    }
     const withGlobalEnv = <T extends AirflowTaskOptions>(options: T | undefined): T => ({
       ...options,
       environment: { ...props.environment, ...options?.environment },
+      secrets: { ...props.secrets, ...options?.secrets },
     } as T);
     this.apiServer = new AirflowService(this, 'ApiServer', {
       ...common, ...withGlobalEnv(props.apiServer), component: AirflowComponent.API_SERVER,
@@ -308,6 +344,8 @@ export class AirflowOnEcs extends Construct {
       cpuArchitecture: props.cpuArchitecture,
       adminUsername: props.adminUsername,
       environment: props.environment,
+      secrets: props.secrets,
+      customOptions: props.customOptions,
       logRetention: props.logRetention,
     });
     for (const component of [this.apiServer, this.scheduler, this.dagProcessor, this.triggerer, this.workers]) {
@@ -388,19 +426,27 @@ function scalingEnvironment(queueWaitSeconds: string, slots: number): Record<str
 }
 
 /**
- * Refuses variables in the top-level `environment` that the library manages, naming that prop
- * (the components would otherwise report them under their own names).
+ * Checks the top-level `environment` and `secrets` against the image's Airflow release and the
+ * names the library manages in any component, naming those props (the components would otherwise
+ * report them under their own names, once each).
  */
-function checkGlobalEnvironment(storage: AirflowStorage, environment: { [name: string]: string } | undefined): void {
+function checkGlobalEnvironment(storage: AirflowStorage, image: AirflowImage, props: AirflowOnEcsProps): void {
   const managed = managedEnvironmentNames({
     ...sharedEnvironment({ storage, executionApiServerUrl: '', baseUrl: 'x' }),
-    ...Object.assign({}, ...AirflowComponent.all().map(c => componentSpec(c).environment)),
+    ...Object.assign({}, ...AirflowComponent.all().map(c => componentSpec(c, image.airflowVersion).environment)),
     AIRFLOW__CORE__DAGS_FOLDER: '',
     AIRFLOW__CELERY__WORKER_CONCURRENCY: '',
   }, sharedSecrets(storage));
   const problems = new Problems();
-  for (const name of Object.keys(environment ?? {}).filter(n => managed.has(n))) {
-    problems.add(`environment.${name} is managed by cdk-airflow-ecs (setting it would break the shared configuration every component needs); remove it and use the construct's options instead`);
-  }
+  checkEnvironment(problems, {
+    prop: 'environment',
+    environment: props.environment,
+    secretNames: Object.keys(props.secrets ?? {}),
+    secretsProp: 'secrets',
+    managed,
+    options: AirflowOptions.of(image.airflowVersion),
+    customOptions: props.customOptions,
+    customOptionsProp: 'customOptions',
+  });
   problems.throwIfAny('AirflowOnEcs');
 }

@@ -6,6 +6,7 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { AirflowOnEcs, AirflowImage, AirflowVersion, WebAccess } from '../src';
 import { COMPONENTS, envOf, oneStack, secretNamesOf, taskDefinitions, twoStacks } from './util';
+import { WAIT_FOR_MIGRATIONS_SCRIPT } from '../src/private/runtime-commands';
 
 describe('AirflowOnEcs', () => {
   describe('with default settings, split across a storage stack and a services stack', () => {
@@ -45,7 +46,7 @@ describe('AirflowOnEcs', () => {
     test('runs every component on ARM64 with the pinned official image', () => {
       for (const td of Object.values(taskDefinitions(t.servicesTemplate))) {
         expect(td.properties.RuntimePlatform).toEqual({ CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' });
-        for (const c of td.containers) expect((c as any).Image).toBe('apache/airflow:3.1.8');
+        for (const c of td.containers) expect((c as any).Image).toBe('apache/airflow:3.3.2');
       }
     });
 
@@ -141,6 +142,20 @@ describe('AirflowOnEcs', () => {
       }
     });
 
+    test('keeps task logs in S3 through a connection every Airflow container defines', () => {
+      // Airflow 3.1's task runner fails every task when the remote log connection does not exist
+      // (the local ECS runtime's DAG-run scenario on 3.1.8 showed it)
+      for (const [name, td] of Object.entries(taskDefinitions(t.servicesTemplate))) {
+        const main = td.containers.find(c => c.Name === name)!;
+        const env = envOf(main);
+        expect(env.AIRFLOW__LOGGING__REMOTE_LOGGING).toBe('True');
+        expect(JSON.stringify(env.AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER)).toMatch(/s3:\/\/.*\/logs/);
+        const connId = env.AIRFLOW__LOGGING__REMOTE_LOG_CONN_ID as string;
+        expect(connId).not.toBe('aws_default'); // users' own aws_default is neither shadowed nor required
+        expect(env[`AIRFLOW_CONN_${connId.toUpperCase()}`]).toBe('aws://');
+      }
+    });
+
     test('points the workers at the api-server Execution API through Service Connect', () => {
       const worker = taskDefinitions(t.servicesTemplate)['celery-worker'].containers.find(c => c.Name === 'celery-worker')!;
       expect(envOf(worker).AIRFLOW__CORE__EXECUTION_API_SERVER_URL).toBe('http://airflow-api-server:8080/execution/');
@@ -187,12 +202,14 @@ describe('AirflowOnEcs', () => {
       t.servicesTemplate.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.isComplete', Runtime: 'nodejs24.x' });
     });
 
-    test('makes every component wait for the migrations (airflow db check-migrations) before starting', () => {
+    test('makes every component wait for the database and the migrations (airflow db check-migrations) before starting', () => {
       for (const name of COMPONENTS) {
         const td = taskDefinitions(t.servicesTemplate)[name];
         const wait = td.containers.find(c => c.Name === 'wait-for-migrations')!;
         expect(wait.Essential).toBe(false);
-        expect(wait.Command).toEqual(['db', 'check-migrations', '--migration-wait-timeout', '600']);
+        // run for real in test/runtime/wait-for-migrations.test.ts
+        expect(wait.Command).toEqual(['bash', '-c', WAIT_FOR_MIGRATIONS_SCRIPT]);
+        expect(WAIT_FOR_MIGRATIONS_SCRIPT).toMatch(/exec airflow db check-migrations --migration-wait-timeout 600$/);
         const main = td.containers.find(c => c.Name === name)!;
         expect(main.DependsOn).toEqual([{ ContainerName: 'wait-for-migrations', Condition: 'SUCCESS' }]);
       }

@@ -68,7 +68,7 @@ describe('the defaults in code are the defaults that are synthesized', () => {
     t.servicesTemplate.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
       TargetGroupAttributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: `${DEFAULTS.deregistrationDelaySeconds}` }, { Key: 'stickiness.enabled', Value: 'false' }],
     });
-    expect(JSON.stringify(t.servicesTemplate.toJSON())).toContain(`"--migration-wait-timeout","${DEFAULTS.migrationWaitTimeoutSeconds}"`);
+    expect(JSON.stringify(t.servicesTemplate.toJSON())).toContain(`--migration-wait-timeout ${DEFAULTS.migrationWaitTimeoutSeconds}`);
     t.servicesTemplate.hasResourceProperties('AWS::ServiceDiscovery::HttpNamespace', { Name: DEFAULTS.serviceConnectNamespace });
     expect(tds.migrate.containers[0].Environment!.find(e => e.Name === 'CDK_AIRFLOW_ADMIN_USERNAME')!.Value).toBe(DEFAULTS.adminUsername);
   });

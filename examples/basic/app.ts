@@ -2,7 +2,7 @@
 // In your own app, import from 'cdk-airflow-ecs' instead of '../../src'.
 import { App, CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { AirflowOnEcs, AirflowStorage } from '../../src';
+import { AirflowImage, AirflowOnEcs, AirflowStorage, AirflowVersion } from '../../src';
 
 /** The stateful half: VPC, PostgreSQL, Valkey, log bucket and secrets. Deploy once, keep. */
 class AirflowStorageStack extends Stack {
@@ -18,8 +18,11 @@ class AirflowStorageStack extends Stack {
 class AirflowServicesStack extends Stack {
   constructor(scope: Construct, id: string, props: StackProps & { storage: AirflowStorage }) {
     super(scope, id, props);
+    // `cdk synth -c airflowVersion=3.1.8` deploys another supported release; the default is the newest
+    const version = this.node.tryGetContext('airflowVersion');
     const airflow = new AirflowOnEcs(this, 'Airflow', {
       storage: props.storage,
+      image: version ? AirflowImage.official(AirflowVersion.of(version)) : undefined,
       // 0–10 workers following the task queue, 75% on Fargate Spot (the defaults, spelled out)
       workers: { minCapacity: 0, maxCapacity: 10 },
     });

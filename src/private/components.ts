@@ -1,7 +1,9 @@
 import { Duration } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import { dagProcessorHealthCheck } from './airflow-releases';
 import { DEFAULTS, PORTS } from './defaults';
 import { AirflowComponent } from '../common/airflow-component';
+import type { AirflowVersion } from '../common/airflow-version';
 
 /** What the library needs to know about each component (DESIGN §2). */
 export interface ComponentSpec {
@@ -46,7 +48,7 @@ const HTTP_CHECK = {
   startPeriod: Duration.seconds(180),
 };
 
-export function componentSpec(component: AirflowComponent): ComponentSpec {
+export function componentSpec(component: AirflowComponent, version: AirflowVersion): ComponentSpec {
   switch (component.name) {
     case AirflowComponent.API_SERVER.name:
       return {
@@ -87,20 +89,19 @@ export function componentSpec(component: AirflowComponent): ComponentSpec {
         },
         defaults: DEFAULTS.scheduler,
       };
-    case AirflowComponent.DAG_PROCESSOR.name:
+    case AirflowComponent.DAG_PROCESSOR.name: {
+      const check = dagProcessorHealthCheck(version);
       return {
         readsDagFiles: true,
         prop: 'dagProcessor',
         command: ['dag-processor'],
-        healthCheck: {
-          command: ['CMD-SHELL', 'airflow jobs check --job-type DagProcessorJob --local --limit 1'],
-          ...SLOW_CLI_CHECK,
-        },
+        healthCheck: { command: check.command, ...SLOW_CLI_CHECK },
         ports: [],
         usesBroker: false,
-        environment: {},
+        environment: check.environment,
         defaults: DEFAULTS.dagProcessor,
       };
+    }
     case AirflowComponent.TRIGGERER.name:
       return {
         readsDagFiles: true,

@@ -5,6 +5,16 @@ import {
 } from './runtime-commands';
 import type { AirflowStorage } from '../storage/airflow-storage';
 
+/**
+ * The connection Airflow writes and reads task logs in S3 with: the task role's credentials, the
+ * task's region. It is defined in every container (an `AIRFLOW_CONN_*` variable), because Airflow
+ * 3.1's task runner fails every task when the remote log connection does not exist ("generator
+ * didn't yield" in the supervisor's `_remote_logging_conn`; fixed in 3.2); the local ECS runtime's
+ * DAG-run scenario showed it on 3.1.8. A connection of its own, not `aws_default`, so that the
+ * `aws_default` users define for their DAGs is neither shadowed nor required.
+ */
+export const TASK_LOG_CONNECTION = { id: 'cdk_airflow_ecs_task_logs', uri: 'aws://' } as const;
+
 /** Airflow's production auth manager (the default SimpleAuthManager is for development). */
 export const FAB_AUTH_MANAGER = 'airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager';
 
@@ -44,7 +54,8 @@ export function sharedEnvironment(input: SharedConfigInput): Record<string, stri
     // Task logs survive the worker (workers come and go, and may run on Spot).
     AIRFLOW__LOGGING__REMOTE_LOGGING: 'True',
     AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER: `s3://${storage.logBucket.bucketName}/logs`,
-    AIRFLOW__LOGGING__REMOTE_LOG_CONN_ID: 'aws_default',
+    AIRFLOW__LOGGING__REMOTE_LOG_CONN_ID: TASK_LOG_CONNECTION.id,
+    [`AIRFLOW_CONN_${TASK_LOG_CONNECTION.id.toUpperCase()}`]: TASK_LOG_CONNECTION.uri,
   };
 }
 

@@ -3,7 +3,6 @@
  * against this module by test/readme-defaults.test.ts, so change both together.
  */
 export const DEFAULTS = {
-  airflowVersion: '3.1.8',
   cpuArchitecture: 'ARM64',
 
   apiServer: { cpu: 1024, memoryLimitMiB: 2048, desiredCount: 1 },

@@ -8,8 +8,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { AirflowImage } from '../common/airflow-image';
+import { AirflowOptions } from '../private/airflow-options';
 import { managedEnvironmentNames, sharedEnvironment, sharedSecrets } from '../private/config';
 import { AIRFLOW_USER, DEFAULTS, PORTS } from '../private/defaults';
+import { checkEnvironment } from '../private/environment-check';
 import { acknowledgeNag, NAG } from '../private/nag';
 import { BOOTSTRAP_ENV, BOOTSTRAP_SCRIPT } from '../private/runtime-commands';
 import { Problems } from '../private/validation';
@@ -28,7 +30,7 @@ export interface AirflowDatabaseMigrationProps {
   /**
    * The image; use the same image as the components.
    *
-   * @default AirflowImage.official(AirflowVersion.V3_1_8)
+   * @default AirflowImage.official(AirflowVersion.latest())
    */
   readonly image?: AirflowImage;
 
@@ -59,6 +61,21 @@ export interface AirflowDatabaseMigrationProps {
    * @default - none
    */
   readonly environment?: { [name: string]: string };
+
+  /**
+   * Extra secrets, for example the ones given to every component.
+   *
+   * @default - none
+   */
+  readonly secrets?: { [name: string]: ecs.Secret };
+
+  /**
+   * Airflow options `environment` and `secrets` may set although the image's Airflow release does
+   * not list them (see `AirflowOnEcsProps.customOptions`).
+   *
+   * @default - none
+   */
+  readonly customOptions?: string[];
 
   /**
    * Subnets of the migration task.
@@ -111,17 +128,22 @@ export class AirflowDatabaseMigration extends Construct implements ec2.IConnecta
       [BOOTSTRAP_ENV.adminUsername]: props.adminUsername ?? DEFAULTS.adminUsername,
       [BOOTSTRAP_ENV.adminEmail]: props.adminEmail ?? 'admin@example.com',
     };
-    const secrets = {
+    const ownSecrets = {
       ...sharedSecrets(props.storage),
       [BOOTSTRAP_ENV.adminPassword]: ecs.Secret.fromSecretsManager(props.storage.adminPasswordSecret),
     };
+    const secrets = { ...props.secrets, ...ownSecrets };
     const problems = new Problems();
-    const managed = managedEnvironmentNames(env, secrets);
-    for (const name of Object.keys(props.environment ?? {})) {
-      if (managed.has(name)) {
-        problems.add(`environment.${name} is managed by cdk-airflow-ecs; remove it and use the construct's options instead`);
-      }
-    }
+    checkEnvironment(problems, {
+      prop: 'environment',
+      environment: props.environment,
+      secretNames: Object.keys(props.secrets ?? {}),
+      secretsProp: 'secrets',
+      managed: managedEnvironmentNames(env, ownSecrets),
+      options: AirflowOptions.of(image.airflowVersion),
+      customOptions: props.customOptions,
+      customOptionsProp: 'customOptions',
+    });
     if (props.adminUsername !== undefined && !/^[A-Za-z0-9_.@-]{1,64}$/.test(props.adminUsername)) {
       problems.add(`adminUsername ('${props.adminUsername}') must be 1–64 letters, digits or _ . @ -`);
     }

@@ -7,11 +7,14 @@ import { AirflowComponent } from '../common/airflow-component';
 import { AirflowImage } from '../common/airflow-image';
 import { DagSource } from '../common/dag-source';
 import { GitSyncSidecar } from '../git-sync/git-sync-sidecar';
+import { AirflowOptions } from '../private/airflow-options';
 import { componentSpec } from '../private/components';
 import { managedEnvironmentNames, sharedEnvironment, sharedSecrets } from '../private/config';
 import { AIRFLOW_USER, DEFAULTS, PORTS } from '../private/defaults';
+import { checkEnvironment } from '../private/environment-check';
 import { gitSyncDagsFolder } from '../private/git-sync-commands';
 import { acknowledgeNag, NAG } from '../private/nag';
+import { WAIT_FOR_MIGRATIONS_SCRIPT } from '../private/runtime-commands';
 import { checkCount, checkFargateSize, isConcrete, Problems } from '../private/validation';
 import type { WorkerAutoscalingOptions } from '../scaling/worker-autoscaling';
 import { AirflowStorage } from '../storage/airflow-storage';
@@ -36,13 +39,25 @@ export interface AirflowTaskOptions {
 
   /**
    * Extra environment variables for this component, for example
-   * `{ AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG: '32' }`. Variables the library manages cannot be set here
-   * (synth fails with the option that sets them instead). Never put secrets here: they would be
-   * stored in the template in plain text.
+   * `{ AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG: '32' }`. `AIRFLOW__*` names are checked against
+   * the configuration reference of the image's Airflow release: an unknown, misspelled or
+   * deprecated option fails synth with the nearest valid one (list options the reference does
+   * not know, such as those of a provider you install, in `customOptions`). Variables the library
+   * manages cannot be set here. Never put secrets here: they would be stored in the template in
+   * plain text; use `secrets`.
    *
    * @default - none
    */
   readonly environment?: { [name: string]: string };
+
+  /**
+   * Extra secrets for this component, injected by ECS as environment variables when a task
+   * starts, for example `{ AIRFLOW__SMTP__SMTP_PASSWORD: ecs.Secret.fromSecretsManager(secret) }`.
+   * The task execution role gets read access. Names are checked like `environment`.
+   *
+   * @default - none
+   */
+  readonly secrets?: { [name: string]: ecs.Secret };
 }
 
 /**
@@ -94,7 +109,7 @@ export interface AirflowServiceProps extends AirflowComponentOptions {
   /**
    * The image.
    *
-   * @default AirflowImage.official(AirflowVersion.V3_1_8)
+   * @default AirflowImage.official(AirflowVersion.latest())
    */
   readonly image?: AirflowImage;
 
@@ -160,6 +175,15 @@ export interface AirflowServiceProps extends AirflowComponentOptions {
   readonly dags?: DagSource;
 
   /**
+   * Airflow options that `environment` and `secrets` may set although the configuration
+   * reference of the image's Airflow release does not list them, such as the options of a
+   * provider you install in your image: `['AIRFLOW__MY_PROVIDER__ENDPOINT']`.
+   *
+   * @default - none: every AIRFLOW__* variable must be an option of the release
+   */
+  readonly customOptions?: string[];
+
+  /**
    * Subnets of the tasks.
    *
    * @default - the VPC's private subnets with egress
@@ -211,14 +235,14 @@ export class AirflowService extends Construct implements ec2.IConnectable {
 
   constructor(scope: Construct, id: string, props: AirflowServiceProps) {
     super(scope, id);
-    const spec = componentSpec(props.component);
+    const image = props.image ?? AirflowImage.official();
+    const spec = componentSpec(props.component, image.airflowVersion);
     this.component = props.component;
     const cpu = props.cpu ?? spec.defaults.cpu;
     const memoryLimitMiB = props.memoryLimitMiB ?? spec.defaults.memoryLimitMiB;
     const isWorker = props.component === AirflowComponent.CELERY_WORKER;
     const isApiServer = props.component === AirflowComponent.API_SERVER;
     const architecture = props.cpuArchitecture ?? ecs.CpuArchitecture.ARM64;
-    const image = props.image ?? AirflowImage.official();
     const namespace = props.cluster.defaultCloudMapNamespace;
 
     const env = {
@@ -233,13 +257,22 @@ export class AirflowService extends Construct implements ec2.IConnectable {
       ...dagsFolderEnvironment(props.dags),
       ...(isWorker ? { AIRFLOW__CELERY__WORKER_CONCURRENCY: `${props.workerConcurrency ?? DEFAULTS.workers.concurrency}` } : {}),
     };
-    const secrets = sharedSecrets(props.storage);
+    const secrets = { ...sharedSecrets(props.storage), ...props.secrets };
 
     const problems = new Problems();
     const prop = spec.prop;
     checkFargateSize(problems, prop, cpu, memoryLimitMiB);
     checkCount(problems, `${prop}.desiredCount`, props.desiredCount, 0);
-    checkUserEnvironment(problems, `${prop}.environment`, props.environment, managedEnvironmentNames(env, secrets));
+    checkEnvironment(problems, {
+      prop: `${prop}.environment`,
+      environment: props.environment,
+      secretNames: Object.keys(props.secrets ?? {}),
+      secretsProp: `${prop}.secrets`,
+      managed: managedEnvironmentNames(env, sharedSecrets(props.storage)),
+      options: AirflowOptions.of(image.airflowVersion),
+      customOptions: props.customOptions,
+      customOptionsProp: 'customOptions',
+    });
     if (props.workerConcurrency !== undefined && !isWorker) {
       problems.add(`workerConcurrency (${props.workerConcurrency}) is only for AirflowComponent.CELERY_WORKER, not ${props.component.name}; remove it`);
     }
@@ -314,7 +347,7 @@ export class AirflowService extends Construct implements ec2.IConnectable {
         containerName: 'wait-for-migrations',
         image: containerImage,
         user: AIRFLOW_USER,
-        command: ['db', 'check-migrations', '--migration-wait-timeout', `${DEFAULTS.migrationWaitTimeoutSeconds}`],
+        command: ['bash', '-c', WAIT_FOR_MIGRATIONS_SCRIPT],
         environment: allEnv,
         secrets,
         logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'wait-for-migrations' }),
@@ -393,14 +426,6 @@ export class AirflowService extends Construct implements ec2.IConnectable {
 
 /** The least memory a running Airflow task needs on a worker. */
 const MIB_PER_TASK = 256;
-
-function checkUserEnvironment(problems: Problems, prop: string, env: { [name: string]: string } | undefined, managed: Set<string>): void {
-  for (const name of Object.keys(env ?? {})) {
-    if (managed.has(name)) {
-      problems.add(`${prop}.${name} is managed by cdk-airflow-ecs (setting it would break the shared configuration every component needs); remove it and use the construct's options instead`);
-    }
-  }
-}
 
 /** `[core] dags_folder`, the same in every component. */
 function dagsFolderEnvironment(dags: DagSource | undefined): Record<string, string> {

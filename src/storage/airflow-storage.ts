@@ -23,7 +23,8 @@ export interface AirflowDatabaseOptions {
   readonly instanceType?: ec2.InstanceType;
 
   /**
-   * The PostgreSQL engine version. Airflow 3.1 supports PostgreSQL 13 to 17.
+   * The PostgreSQL engine version. Airflow 3.1 supports PostgreSQL 13 to 17, Airflow 3.2 and 3.3
+   * support 14 to 18 (`AirflowOnEcs` refuses other combinations).
    *
    * @default - PostgreSQL 17, minor versions upgraded by RDS
    */
@@ -196,6 +197,8 @@ export class AirflowStorage extends Construct {
   public readonly databaseName: string;
   /** The database instance class, such as `db.t4g.small`, when this construct created the instance. */
   public readonly databaseInstanceClass?: string;
+  /** The PostgreSQL major version, such as `17`, when this construct created the instance. */
+  public readonly databaseEngineMajorVersion?: string;
   /** The broker: an ElastiCache for Valkey replication group. */
   public readonly broker: elasticache.CfnReplicationGroup;
   /** The broker's security group. */
@@ -266,6 +269,8 @@ export class AirflowStorage extends Construct {
     } else {
       const instanceType = db.instanceType ?? new ec2.InstanceType(DEFAULTS.databaseInstanceType.replace(/^db\./, ''));
       this.databaseInstanceClass = `db.${instanceType.toString()}`;
+      const engineVersion = db.engineVersion ?? rds.PostgresEngineVersion.VER_17;
+      this.databaseEngineMajorVersion = engineVersion.postgresMajorVersion;
       const secret = new rds.DatabaseSecret(this, 'DatabaseSecret', { username: DEFAULTS.databaseUsername });
       // The database answers connections and never opens any: no egress.
       const databaseSecurityGroup = new ec2.SecurityGroup(this, 'DatabaseSecurityGroup', {
@@ -274,7 +279,7 @@ export class AirflowStorage extends Construct {
         allowAllOutbound: false,
       });
       const instance = new rds.DatabaseInstance(this, 'Database', {
-        engine: rds.DatabaseInstanceEngine.postgres({ version: db.engineVersion ?? rds.PostgresEngineVersion.VER_17 }),
+        engine: rds.DatabaseInstanceEngine.postgres({ version: engineVersion }),
         instanceType,
         vpc: this.vpc,
         vpcSubnets: this.dataSubnets,

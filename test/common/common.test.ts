@@ -1,20 +1,42 @@
+import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
-import { AirflowImage, AirflowOnEcs, AirflowVersion, WebAccess } from '../../src';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import { AirflowImage, AirflowOnEcs, AirflowStorage, AirflowVersion, WebAccess } from '../../src';
 
 describe('AirflowVersion', () => {
-  test('V3_1_8 is the default and tested version', () => {
-    expect(AirflowVersion.V3_1_8.version).toBe('3.1.8');
-    expect(AirflowVersion.of('3.2.0').version).toBe('3.2.0');
+  test('a constant for the newest patch of every supported minor; the newest is the default', () => {
+    expect(AirflowVersion.tested().map(v => v.version)).toEqual(['3.1.8', '3.2.2', '3.3.2']);
+    expect(AirflowVersion.latest()).toBe(AirflowVersion.V3_3_2);
+    expect(AirflowImage.official().airflowVersion).toBe(AirflowVersion.latest());
+  });
+
+  test('of() returns the constant for a tested release and accepts other 3.x releases from 3.1 on', () => {
+    expect(AirflowVersion.of('3.2.2')).toBe(AirflowVersion.V3_2_2);
+    expect(AirflowVersion.of('3.1.0').minorVersion).toBe('3.1');
+    expect(AirflowVersion.of('3.4.0').version).toBe('3.4.0');
+  });
+
+  test('compares releases', () => {
+    expect(AirflowVersion.V3_2_2.isAtLeast('3.2.0')).toBe(true);
+    expect(AirflowVersion.V3_1_8.isAtLeast('3.2.0')).toBe(false);
+    expect(AirflowVersion.of('3.10.0').isAtLeast('3.3.2')).toBe(true);
+    expect(AirflowVersion.of('3.3.3').isNewerThanTested).toBe(true);
+    expect(AirflowVersion.of('3.1.5').isNewerThanTested).toBe(false);
+    expect(AirflowVersion.latest().isNewerThanTested).toBe(false);
   });
 
   test.each([
-    ['v3.1.8', /AirflowVersion\.of\('v3\.1\.8'\): not a release version; pass MAJOR\.MINOR\.PATCH such as '3\.1\.8'/],
-    ['3.1.8-python3.12', /not a release version/],
+    ['v3.3.2', /AirflowVersion\.of\('v3\.3\.2'\): not a release version; cdk-airflow-ecs deploys Airflow 3\.1\.0 and later 3\.x releases\. Pass MAJOR\.MINOR\.PATCH such as '3\.3\.2'/],
+    ['3.1.8-python3.12', /not a release version.*AirflowImage\.official\(version, \{ pythonVersion \}\)/],
+    ['3.4.0b2', /not a release version.*no pre-release/],
     ['3.1', /not a release version/],
-    ['3.0.6', /AirflowVersion\.of\('3\.0\.6'\): cdk-airflow-ecs deploys Airflow 3\.1 and later/],
-    ['2.10.5', /deploys Airflow 3\.1 and later/],
-  ])('rejects %s', (version, message) => {
+    ['3.0.6', /AirflowVersion\.of\('3\.0\.6'\): cdk-airflow-ecs deploys Airflow 3\.1\.0 and later 3\.x releases \(Airflow 3\.0 lacks options the library sets.*use AirflowVersion\.latest\(\) \(3\.3\.2\)/],
+    ['2.10.5', /\(Airflow 2 has no api-server, dag-processor or Execution API\); use AirflowVersion\.latest\(\)/],
+    ['4.0.0', /the library does not know this major release/],
+  ])('rejects %s with the supported range and the fix', (version, message) => {
     expect(() => AirflowVersion.of(version)).toThrow(message);
   });
 });
@@ -25,8 +47,82 @@ describe('AirflowImage', () => {
     expect(() => AirflowImage.fromRegistry('apache/airflow 3.1.8')).toThrow(/not an image name/);
   });
 
-  test('official() pins 3.1.8', () => {
-    expect(AirflowImage.official().description).toBe('apache/airflow:3.1.8');
+  test('official() pins the newest release, or the one given, with an optional Python version', () => {
+    expect(AirflowImage.official().description).toBe('apache/airflow:3.3.2');
+    expect(AirflowImage.official(AirflowVersion.V3_1_8).description).toBe('apache/airflow:3.1.8');
+    expect(AirflowImage.official(AirflowVersion.V3_2_2, { pythonVersion: '3.12' }).description).toBe('apache/airflow:3.2.2-python3.12');
+  });
+
+  test('refuses the Airflow 3.1 Python 3.13 images, which lack the FAB provider', () => {
+    expect(() => AirflowImage.official(AirflowVersion.V3_1_8, { pythonVersion: '3.13' }))
+      .toThrow(/AirflowImage\.official: the Airflow 3\.1\.8 images for Python 3\.13 lack the FAB provider, and the library's auth manager \(FabAuthManager\) needs it; use Python 3\.12/);
+    expect(() => AirflowImage.fromRegistry('apache/airflow:3.1.8-python3.13')).toThrow(/lack the FAB provider/);
+    expect(AirflowImage.official(AirflowVersion.V3_3_2, { pythonVersion: '3.13' }).description).toBe('apache/airflow:3.3.2-python3.13');
+  });
+
+  test('refuses a Python version without an official image', () => {
+    expect(() => AirflowImage.official(AirflowVersion.V3_3_2, { pythonVersion: '3.9' }))
+      .toThrow(/Airflow 3\.3\.2 has no official image for Python 3\.9; use one of 3\.10, 3\.11, 3\.12, 3\.13/);
+  });
+
+  test('fromRegistry reads the release from apache/airflow tags and refuses unsupported ones', () => {
+    expect(AirflowImage.fromRegistry('apache/airflow:3.2.2').airflowVersion).toBe(AirflowVersion.V3_2_2);
+    expect(AirflowImage.fromRegistry('docker.io/apache/airflow:3.1.8-python3.11').airflowVersion).toBe(AirflowVersion.V3_1_8);
+    expect(() => AirflowImage.fromRegistry('apache/airflow:2.10.5')).toThrow(/AirflowVersion\.of\('2\.10\.5'\): cdk-airflow-ecs deploys Airflow 3\.1\.0 and later/);
+    expect(() => AirflowImage.fromRegistry('apache/airflow:latest')).toThrow(/the tag 'latest' is not a release tag the library knows/);
+    expect(() => AirflowImage.fromRegistry('apache/airflow:3.3.2', { airflowVersion: AirflowVersion.V3_1_8 })).toThrow(/the tag says Airflow 3\.3\.2 but airflowVersion is 3\.1\.8/);
+  });
+
+  test('fromRegistry needs the release of any other image', () => {
+    expect(() => AirflowImage.fromRegistry('123456789012.dkr.ecr.eu-west-1.amazonaws.com/airflow:7'))
+      .toThrow(/which Airflow release does the image hold\? Pass \{ airflowVersion: AirflowVersion\.of\('<version>'\) \}/);
+    expect(AirflowImage.fromRegistry('registry.example.com/airflow:7', { airflowVersion: AirflowVersion.V3_2_2 }).airflowVersion).toBe(AirflowVersion.V3_2_2);
+  });
+
+  test('fromEcrRepository needs a tag other than latest', () => {
+    const stack = new Stack(new App(), 'S');
+    const repo = ecr.Repository.fromRepositoryName(stack, 'Repo', 'airflow');
+    expect(() => AirflowImage.fromEcrRepository(repo, 'latest', AirflowVersion.V3_3_2))
+      .toThrow(/AirflowImage\.fromEcrRepository\(S\/Repo, 'latest'\): pass an immutable tag such as '3\.3\.2-acme-7' or a digest 'sha256:\.\.\.'; with 'latest' a new image changes nothing in the template/);
+    expect(AirflowImage.fromEcrRepository(repo, '3.3.2-acme-7', AirflowVersion.V3_3_2).airflowVersion).toBe(AirflowVersion.V3_3_2);
+  });
+
+  test('fromAsset reads the release from the Dockerfile, or needs it', () => {
+    expect(AirflowImage.fromAsset(path.join(__dirname, '..', 'fixtures', 'image')).airflowVersion.version).toBe('3.3.2');
+    expect(() => AirflowImage.fromAsset(path.join(__dirname, '..', 'fixtures', 'image-no-from')))
+      .toThrow(/which Airflow release is the image built on\? .*Dockerfile has no 'FROM apache\/airflow:<version>' line; pass \{ airflowVersion/);
+  });
+});
+
+describe('PostgreSQL versions per Airflow release', () => {
+  const deploy = (version: AirflowVersion, postgres: rds.PostgresEngineVersion) => () => {
+    const stack = new Stack(new App(), 'S');
+    const storage = new AirflowStorage(stack, 'Storage', { database: { engineVersion: postgres } });
+    new AirflowOnEcs(stack, 'Airflow', { storage, image: AirflowImage.official(version) });
+  };
+
+  test('refuses PostgreSQL 13 with Airflow 3.2 and later, and 18 with Airflow 3.1', () => {
+    expect(deploy(AirflowVersion.V3_3_2, rds.PostgresEngineVersion.VER_13))
+      .toThrow(/AirflowOnEcs: the database runs PostgreSQL 13, which Airflow 3\.3\.2 does not support \(it supports 14 to 18\); set AirflowStorage database\.engineVersion to rds\.PostgresEngineVersion\.VER_14/);
+    expect(deploy(AirflowVersion.V3_1_8, rds.PostgresEngineVersion.VER_18)).toThrow(/PostgreSQL 18, which Airflow 3\.1\.8 does not support \(it supports 13 to 17\)/);
+  });
+
+  test('accepts the default PostgreSQL 17 with every supported release', () => {
+    for (const v of AirflowVersion.tested()) expect(deploy(v, rds.PostgresEngineVersion.VER_17)).not.toThrow();
+  });
+});
+
+describe('releases newer than the tested ones', () => {
+  test('warn at synth, naming the release whose options the configuration is checked against', () => {
+    const stack = new Stack(new App(), 'S');
+    new AirflowOnEcs(stack, 'Airflow', { image: AirflowImage.official(AirflowVersion.of('3.4.1')) });
+    Annotations.fromStack(stack).hasWarning('/S/Airflow', Match.stringLikeRegexp('Airflow 3\\.4\\.1 is newer than the newest release cdk-airflow-ecs is tested with \\(3\\.3\\.2\\); the configuration is checked against 3\\.3\\.2\'s options'));
+  });
+
+  test('an older patch of a supported minor deploys without a warning', () => {
+    const stack = new Stack(new App(), 'S');
+    new AirflowOnEcs(stack, 'Airflow', { image: AirflowImage.official(AirflowVersion.of('3.1.5')) });
+    Annotations.fromStack(stack).hasNoWarning('/S/Airflow', Match.stringLikeRegexp('newer than the newest release'));
   });
 });
 

@@ -93,7 +93,7 @@ describe('WorkerAutoscaling in AirflowOnEcs, default settings', () => {
     expect(c.Essential).toBe(true);
     expect(c.EntryPoint).toEqual(['python3', '-c']);
     expect(c.Command[1]).toBe('publish');
-    expect(c.Image).toBe('apache/airflow:3.1.8');
+    expect(c.Image).toBe('apache/airflow:3.3.2');
     expect(envOf(c)).toEqual(expect.objectContaining({
       AIRFLOW__CELERY__WORKER_CONCURRENCY: '8',
       CDK_AIRFLOW_SCALING_QUEUES: 'default',

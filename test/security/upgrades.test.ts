@@ -54,7 +54,7 @@ const base: Config = { services: () => ({}) };
 
 const dayToDay: [string, Config][] = [
   ['a new Airflow version', { services: () => ({ image: AirflowImage.official(AirflowVersion.of('3.1.9')) }) }],
-  ['your own image from ECR', { services: s => ({ image: AirflowImage.fromEcrRepository(ecr.Repository.fromRepositoryName(s, 'Repo', 'airflow'), '3.1.8-acme-2') }) }],
+  ['your own image from ECR', { services: s => ({ image: AirflowImage.fromEcrRepository(ecr.Repository.fromRepositoryName(s, 'Repo', 'airflow'), '3.3.2-acme-2', AirflowVersion.V3_3_2) }) }],
   ['x86 instead of ARM', { services: () => ({ cpuArchitecture: ecs.CpuArchitecture.X86_64 }) }],
   ['bigger components', { services: () => ({ scheduler: { cpu: 2048, memoryLimitMiB: 4096 }, apiServer: { cpu: 2048, memoryLimitMiB: 8192, desiredCount: 2 } }) }],
   ['other worker bounds, size and concurrency', { services: () => ({ workers: { minCapacity: 1, maxCapacity: 12, cpu: 2048, memoryLimitMiB: 8192, concurrency: 16 } }) }],
