@@ -59,6 +59,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // aws-cdk-lib's built-in CloudFormation validation (2.27x), run on the templates the library
     // (built against 2.257) synthesizes: test/security/cfn-validate.test.ts
     'aws-cdk-lib-2-276@npm:aws-cdk-lib@2.276.0',
+    // The local ECS runtime's UI scenario drives Debian's chromium with it (test/local-ecs)
+    'playwright-core@^1.65.1',
   ],
 
   // The example apps and scripts are type-checked and linted with the tests.
@@ -112,6 +114,13 @@ const example = project.addTask('example', {
 example.exec('cdk synth --quiet --no-notices --no-version-reporting --output cdk.out', { cwd: 'examples/basic' });
 example.exec('ts-node --project tsconfig.dev.json scripts/summarize-assembly.ts examples/basic/cdk.out');
 project.package.setScript('example', 'npx projen example');
+
+// `npm run e2e`: the local ECS runtime starts the synthesized example apps and runs every scenario
+// (test/local-ecs/README.md); `npm run e2e -- --app <cdk.out> --dags <folder>` runs any app.
+const e2e = project.addTask('e2e', {
+  description: 'Start the synthesized deployments with the local ECS runtime (as root) and run the scenarios',
+});
+e2e.exec('ts-node --project tsconfig.dev.json test/local-ecs/e2e.ts', { receiveArgs: true });
 
 // The worker-scaling simulation the README quotes.
 project.addTask('simulate:scaling', {

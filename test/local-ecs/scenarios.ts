@@ -1,0 +1,468 @@
+/**
+ * The scenarios `npm run e2e` runs against a deployment started by the local ECS runtime. Each
+ * returns a one-line summary of what it measured, or throws with what went wrong.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { AirflowClient } from './airflow-client';
+import { parseSecretValueFrom } from './assembly';
+import { LocalEcs } from './cluster';
+import { log } from './log';
+import { Task, sleep } from './task';
+
+export interface ScenarioContext {
+  readonly ecs: LocalEcs;
+  readonly client: AirflowClient;
+  /** Where screenshots and reports go. */
+  readonly outDir: string;
+  /** A label for this deployment, used in file names. */
+  readonly label: string;
+  /** Peak memory (MiB) and CPU seconds per component and phase, filled by the sampler. */
+  readonly usage: UsageSampler;
+  /**
+   * Checks a scenario leaves for later, so that waiting on Airflow (a heartbeat timeout) overlaps
+   * the next scenarios; run before the last scenario, each completing its scenario's line.
+   */
+  readonly followUps: { scenario: Scenario; started: number; check: () => Promise<string> }[];
+}
+
+export interface Scenario {
+  readonly id: number;
+  readonly name: string;
+  run(ctx: ScenarioContext): Promise<string>;
+}
+
+/** Samples every task's cgroup every few seconds; keeps the peak per component and phase. */
+export class UsageSampler {
+  public phase = 'idle';
+  public readonly peaks = new Map<string, Map<string, { memoryMiB: number; cpuSeconds: number }>>();
+  private timer?: NodeJS.Timeout;
+  private readonly cpuAtPhaseStart = new Map<string, number>();
+
+  constructor(private readonly ecs: LocalEcs) {}
+
+  public start(): void {
+    this.timer = setInterval(() => this.sample(), 3000);
+  }
+
+  public setPhase(phase: string): void {
+    this.sample();
+    this.phase = phase;
+    this.cpuAtPhaseStart.clear();
+    for (const s of this.ecs.services) for (const t of s.running) this.cpuAtPhaseStart.set(t.id, t.usage()?.cpuSeconds ?? 0);
+  }
+
+  public sample(): void {
+    for (const s of this.ecs.services) {
+      for (const t of s.running.filter(x => x.status === 'RUNNING')) {
+        const u = t.usage();
+        if (!u) continue;
+        const component = s.shortName;
+        const byPhase = this.peaks.get(component) ?? new Map();
+        this.peaks.set(component, byPhase);
+        const prev = byPhase.get(this.phase) ?? { memoryMiB: 0, cpuSeconds: 0 };
+        const cpu = u.cpuSeconds - (this.cpuAtPhaseStart.get(t.id) ?? 0);
+        byPhase.set(this.phase, { memoryMiB: Math.max(prev.memoryMiB, u.memoryMiB), cpuSeconds: Math.max(prev.cpuSeconds, cpu) });
+      }
+    }
+  }
+
+  public stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+}
+
+function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(message);
+}
+
+async function waitUntil<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined, everyMs = 2000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== null && (v as any) !== false) return v as T;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${Math.round(timeoutMs / 1000)} s`);
+    await sleep(everyMs);
+  }
+}
+
+/** The admin user and password the migration task creates (from its task definition and secret). */
+export function adminCredentials(ecs: LocalEcs): { username: string; password: string } {
+  const d = ecs.deployment;
+  for (const td of d.resources('AWS::ECS::TaskDefinition')) {
+    const p = d.resolve(td.stack, td.resource.Properties);
+    for (const c of p.ContainerDefinitions) {
+      const user = (c.Environment ?? []).find((e: any) => e.Name === 'CDK_AIRFLOW_ADMIN_USERNAME');
+      const secret = (c.Secrets ?? []).find((s: any) => s.Name === 'CDK_AIRFLOW_ADMIN_PASSWORD');
+      if (user && secret) {
+        const { secretId, jsonKey } = parseSecretValueFrom(secret.ValueFrom);
+        return { username: user.Value, password: d.secretValue(secretId, jsonKey) };
+      }
+    }
+  }
+  throw new Error('the assembly has no migration task with the admin user (CDK_AIRFLOW_ADMIN_USERNAME); the login scenarios need it');
+}
+
+// --- 1. cold start ---------------------------------------------------------------------------
+
+export const coldStart: Scenario = {
+  id: 1,
+  name: 'cold start',
+  async run({ ecs }) {
+    // the worker started with the service's initial count of 1; keep it while it becomes healthy
+    await ecs.waitForServices(12 * 60_000);
+    const lines: string[] = [];
+    for (const s of ecs.services) {
+      const t = s.running.find(x => x.health === 'HEALTHY')!;
+      const main = t.containers.find(c => c.def.HealthCheck && c.essential && !c.def.EntryPoint) ?? t.containers.find(c => c.def.HealthCheck)!;
+      const became = main.healthyAt;
+      const seconds = became ? (became - t.startedAt!) / 1000 : NaN;
+      const startPeriod = main.def.HealthCheck?.StartPeriod ?? 0;
+      const containerSeconds = became ? (became - main.startedAt!) / 1000 : NaN;
+      assert(containerSeconds <= startPeriod + (main.def.HealthCheck?.Interval ?? 30), `${s.shortName} became healthy ${containerSeconds.toFixed(0)} s after its container started, beyond its start period of ${startPeriod} s`);
+      lines.push(`${s.shortName} ${seconds.toFixed(0)} s`);
+    }
+    const lb = ecs.loadBalancers[0];
+    const tg = lb.targetGroups[0];
+    await waitUntil('the load balancer sees the api-server target healthy', 3 * 60_000, () => lb.health(tg.arn).some(t => t.state === 'healthy'));
+    return `migration ${ecs.migrationSeconds?.toFixed(0)} s; time to HEALTHY per component (task start to health check): ${lines.join(', ')}; load balancer target healthy`;
+  },
+};
+
+// --- 2. login --------------------------------------------------------------------------------
+
+export const login: Scenario = {
+  id: 2,
+  name: 'login through the load balancer',
+  async run({ ecs, client, outDir, label }) {
+    await client.login();
+    const dags = await client.api('/api/v2/dags?limit=100');
+    const ids = dags.dags.map((d: any) => d.dag_id);
+    const wrong = await client.raw('/auth/token', 'POST', { username: adminCredentials(ecs).username, password: 'not-the-password' });
+    assert(wrong.status === 401 || wrong.status === 400 || wrong.status === 403, `a wrong password got ${wrong.status}`);
+    const shot = path.join(outDir, `dags-${label}.png`);
+    const ui = await uiLogin(ecs, shot, ids.find((i: string) => i.startsWith('e2e_')) ?? ids[0]);
+    return `REST: token, ${ids.length} DAGs listed (${ids.slice(0, 4).join(', ')}${ids.length > 4 ? ', …' : ''}), a wrong password refused (${wrong.status}); UI: ${ui}; screenshot ${path.relative(process.cwd(), shot)}`;
+  },
+};
+
+/** The FAB login page to the DAG list in headless Chromium, through the load balancer's DNS name. */
+async function uiLogin(ecs: LocalEcs, screenshot: string, expectDag: string | undefined): Promise<string> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { chromium } = require('playwright-core');
+  const lb = ecs.loadBalancers[0];
+  const listener = lb.listeners.find(l => l.targetGroupArn) ?? lb.listeners[0];
+  const scheme = listener.protocol === 'HTTPS' ? 'https' : 'http';
+  const { username, password } = adminCredentials(ecs);
+  // the address users are sent to ([api] base_url): the load balancer's name or the app's domain
+  const baseUrl = new URL(ecs.environmentValue('AIRFLOW__API__BASE_URL') ?? `${scheme}://${lb.dnsName}`);
+  const hosts = [...new Set([lb.dnsName, baseUrl.hostname])].map(h => `MAP ${h} ${lb.endpoint.ip}`).join(', ');
+  const profile = fs.mkdtempSync('/tmp/local-ecs-chromium-');
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1400, height: 900 },
+    ignoreHTTPSErrors: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', `--host-resolver-rules=${hosts}`],
+  });
+  try {
+    const page = await browser.newPage();
+    const base = `${scheme}://${baseUrl.hostname}${listener.port === (scheme === 'https' ? 443 : 80) ? '' : `:${listener.port}`}`;
+    await page.goto(`${base}/`, { waitUntil: 'domcontentloaded', timeout: 60_000 });
+    await page.waitForSelector('input[name="username"]', { timeout: 60_000 });
+    const loginUrl = page.url();
+    await page.fill('input[name="username"]', username);
+    await page.fill('input[name="password"]', password);
+    await Promise.all([page.waitForLoadState('domcontentloaded'), page.click('input[type="submit"], button[type="submit"]')]);
+    await page.goto(`${base}/dags`, { waitUntil: 'domcontentloaded', timeout: 60_000 });
+    if (expectDag) await page.getByText(expectDag).first().waitFor({ timeout: 90_000 });
+    await page.waitForTimeout(1500);
+    fs.mkdirSync(path.dirname(screenshot), { recursive: true });
+    await page.screenshot({ path: screenshot });
+    assert(!page.url().includes('/login'), `still on the login page after logging in: ${page.url()}`);
+    return `login page ${new URL(loginUrl).pathname} -> DAG list ${new URL(page.url()).pathname}${expectDag ? ` showing ${expectDag}` : ''}`;
+  } finally {
+    await browser.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+// --- 3. a DAG run end to end -----------------------------------------------------------------
+
+export const dagRun: Scenario = {
+  id: 3,
+  name: 'a DAG run end to end',
+  async run({ ecs, client }) {
+    await client.waitForDag('e2e_pipeline', 5 * 60_000);
+    await client.api('/api/v2/variables', 'POST', { key: 'e2e_greeting', value: 'hello from the local ECS runtime' }).catch(async () => {
+      await client.api('/api/v2/variables/e2e_greeting', 'PATCH', { key: 'e2e_greeting', value: 'hello from the local ECS runtime' });
+    });
+    const connection = { connection_id: 'e2e_http', conn_type: 'http', host: 'example.com', port: 8443, login: 'e2e', password: 'p@ss w0rd:/%' };
+    await client.api('/api/v2/connections', 'POST', connection).catch(async () => client.api('/api/v2/connections/e2e_http', 'PATCH', connection));
+    const runId = await client.trigger('e2e_pipeline');
+    const workers = ecs.service('celery-worker');
+    // the live log, while long_log runs on its worker
+    const live = await waitUntil('long_log running with a live log', 12 * 60_000, async () => {
+      const tis = await client.taskInstances('e2e_pipeline', runId);
+      const ti = tis.find(t => t.task_id === 'long_log');
+      if (ti?.state === 'failed' || tis.some(t => t.state === 'failed' || t.state === 'upstream_failed')) {
+        throw new Error(`the run failed: ${tis.map(t => `${t.task_id}=${t.state}`).join(', ')}`);
+      }
+      if (ti?.state !== 'running') return undefined;
+      const text = await client.log('e2e_pipeline', runId, 'long_log', 1).catch(() => '');
+      return /progress \d+ of 30/.test(text) ? text : undefined;
+    }, 3000);
+    const state = await client.waitForRun('e2e_pipeline', runId, 5 * 60_000);
+    const tis = await client.taskInstances('e2e_pipeline', runId);
+    assert(state === 'success', `the run ended ${state}: ${tis.map(t => `${t.task_id}=${t.state}`).join(', ')}`);
+    const first = tis.find(t => t.task_id === 'read_variable_and_connection');
+    const deferredLog = await client.log('e2e_pipeline', runId, 'wait_deferred', 1);
+    assert(/defer/i.test(deferredLog), `wait_deferred's log does not show a deferral:\n${deferredLog.slice(-800)}`);
+    const triggererLog = ecs.service('triggerer').running[0].main.output.join('\n');
+    assert(/trigger/i.test(triggererLog), 'the triggerer logged nothing about triggers');
+    // task logs in S3 under logs/
+    const bucket = logBucket(ecs);
+    const keys: string[] = ecs.moto.python("r = client('s3').list_objects_v2(Bucket=args['bucket'], Prefix='logs/'); print(json.dumps([o['Key'] for o in r.get('Contents', [])]))", { bucket }, ecs.deployment.stacks[0].region);
+    const runKeys = keys.filter(k => k.includes('dag_id=e2e_pipeline') && k.includes(runId.replace(/:/g, '')) || k.includes('dag_id=e2e_pipeline'));
+    assert(runKeys.some(k => k.includes('task_id=long_log')), `no long_log log in s3://${bucket}/logs/ (${keys.length} objects: ${keys.slice(0, 5).join(', ')})`);
+    // after the worker task stopped (as a scale-in stops it), the log comes from S3
+    const worker = [...workers.tasks].reverse().find(t => t.endpoint?.ip === first.hostname || t.hostname === `ip-${first.hostname.replace(/\./g, '-')}.ec2.internal`);
+    assert(worker, `no worker task had address ${first.hostname}`);
+    if (worker.status !== 'STOPPED') await workers.stopTask(worker, 'scenario: stop the worker that ran the tasks');
+    const afterStop = await client.log('e2e_pipeline', runId, 'long_log', 1);
+    assert(afterStop.includes('long_log done'), `long_log's log is not readable after its worker stopped:\n${afterStop.slice(-500)}`);
+    return `run ${state}; read_variable_and_connection ran on worker ${first.hostname}; wait_deferred deferred to the triggerer; `
+      + `live log read while running (${live.split('\n').filter(l => l.includes('progress')).length} progress lines); ${runKeys.length} log objects in s3://${bucket}/logs/; `
+      + `log read from S3 after ${worker.id} stopped`;
+  },
+};
+
+function logBucket(ecs: LocalEcs): string {
+  const d = ecs.deployment;
+  for (const td of d.resources('AWS::ECS::TaskDefinition')) {
+    const p = d.resolve(td.stack, td.resource.Properties);
+    for (const c of p.ContainerDefinitions) {
+      const folder = (c.Environment ?? []).find((e: any) => e.Name === 'AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER');
+      if (folder) return String(folder.Value).replace(/^s3:\/\//, '').split('/')[0];
+    }
+  }
+  throw new Error('no component sets AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER');
+}
+
+// --- 4. scaling ------------------------------------------------------------------------------
+
+export const scaling: Scenario = {
+  id: 4,
+  name: 'queue-based scaling and scale-in protection',
+  async run({ ecs, client }) {
+    await client.waitForDag('e2e_burst', 5 * 60_000);
+    const workers = ecs.service('celery-worker');
+    const callsBefore = ecs.agent.calls.length;
+    const runId = await client.trigger('e2e_burst');
+    const region = ecs.deployment.stacks[0].region;
+    const metrics = () => ecs.moto.python([
+      'import datetime',
+      'now = datetime.datetime.now(datetime.timezone.utc)',
+      "cw = client('cloudwatch')",
+      'out = {}',
+      "for m in cw.list_metrics(Namespace='CdkAirflowEcs/Workers')['Metrics']:",
+      "    r = cw.get_metric_statistics(Namespace=m['Namespace'], MetricName=m['MetricName'], Dimensions=m['Dimensions'], StartTime=now - datetime.timedelta(minutes=20), EndTime=now, Period=60, Statistics=['Maximum'])",
+      "    out[m['MetricName']] = max([p['Maximum'] for p in r['Datapoints']] or [0])",
+      'print(json.dumps(out))',
+    ].join('\n'), {}, region) as Record<string, number>;
+    const peak = await waitUntil('QueuedTasks + RunningTasks reaching 12 and DesiredWorkers 2', 6 * 60_000, () => {
+      const m = metrics();
+      return (m.DesiredWorkers ?? 0) >= 2 && (m.QueuedTasks ?? 0) + (m.RunningTasks ?? 0) >= 12 ? m : undefined;
+    }, 5000);
+    assert(peak.DesiredWorkers === 2, `DesiredWorkers peaked at ${peak.DesiredWorkers}, expected ceil(12 / 8) = 2`);
+    await waitUntil('a second worker task running', 6 * 60_000, () => workers.running.filter(t => t.status === 'RUNNING').length >= 2);
+    // scale-in protection, observed on each worker while it runs tasks
+    const protectedWhileBusy = new Set<string>();
+    const watch = setInterval(() => {
+      for (const t of workers.running) if (ecs.agent.isProtected(t.arn)) protectedWhileBusy.add(t.endpoint?.ip ?? t.id);
+    }, 1000);
+    let state: string;
+    try {
+      state = await client.waitForRun('e2e_burst', runId, 10 * 60_000);
+    } finally {
+      clearInterval(watch);
+    }
+    assert(state === 'success', `e2e_burst ended ${state}`);
+    const tis = await client.taskInstances('e2e_burst', runId);
+    const hosts = new Set(tis.map(t => t.hostname));
+    assert(hosts.size >= 2, `all 12 tasks ran on one worker (${[...hosts].join(', ')})`);
+    const unprotected = [...hosts].filter(h => !protectedWhileBusy.has(h));
+    assert(unprotected.length === 0, `workers ${unprotected.join(', ')} ran tasks without scale-in protection`);
+    const on = ecs.agent.calls.filter(c => c.method === 'PUT' && c.status === 200 && c.body?.ProtectionEnabled === true);
+    await waitUntil('scale-in protection off on every worker once idle', 3 * 60_000, () => workers.running.every(t => !ecs.agent.isProtected(t.arn)));
+    const off = ecs.agent.calls.slice(callsBefore).filter(c => c.method === 'PUT' && c.status === 200 && c.body?.ProtectionEnabled === false).length;
+    return `peak QueuedTasks ${peak.QueuedTasks}, RunningTasks ${peak.RunningTasks}, DesiredWorkers ${peak.DesiredWorkers}; 12 tasks ran on ${hosts.size} workers; `
+      + `scale-in protection on every busy worker (ExpiresInMinutes ${on[0]?.body.ExpiresInMinutes}), off on each once idle (${off} calls)`;
+  },
+};
+
+// --- 5. warm shutdown ------------------------------------------------------------------------
+
+export const warmShutdown: Scenario = {
+  id: 5,
+  name: 'warm shutdown of a worker',
+  async run(ctx) {
+    const { ecs, client } = ctx;
+    await client.waitForDag('e2e_shutdown', 5 * 60_000);
+    const workers = ecs.service('celery-worker');
+    const runId = await client.trigger('e2e_shutdown');
+    const running = await waitUntil('both tasks running', 10 * 60_000, async () => {
+      const tis = await client.taskInstances('e2e_shutdown', runId);
+      return tis.length === 2 && tis.every(t => t.state === 'running') ? tis : undefined;
+    }, 2000);
+    // StopTask on every worker running one of them: ECS sends SIGTERM, then SIGKILL after the stop timeout
+    const busy = workers.running.filter(t => running.some(ti => ti.hostname === t.endpoint?.ip));
+    assert(busy.length > 0, `no worker task has the address the tasks run on (${running.map(t => t.hostname).join(', ')})`);
+    const stopTimeout = busy[0].main.def.StopTimeout ?? 30;
+    const sigterm = Date.now();
+    await Promise.all(busy.map(w => workers.stopTask(w, 'warm shutdown scenario (StopTask)')));
+    const stoppedAfter = Math.max(...busy.map(w => (w.stoppedAt! - sigterm) / 1000));
+    const afterStop = await client.taskInstances('e2e_shutdown', runId);
+    const short = afterStop.find(t => t.task_id === 'short_task');
+    assert(short.state === 'success', `short_task is ${short.state} after its worker's warm shutdown`);
+    assert(stoppedAfter <= stopTimeout + 5, `the workers took ${stoppedAfter.toFixed(0)} s to stop, beyond their stop timeout ${stopTimeout} s`);
+    const exits = busy.map(w => w.main.exitCode).join(', ');
+    const detail = `SIGTERM mid-task to ${busy.length} worker(s): short_task finished (success), the workers stopped within ${stoppedAfter.toFixed(0)} s `
+      + `(stop timeout ${stopTimeout} s, exit ${exits})`;
+    // the scheduler notices the killed task after [scheduler] task_instance_heartbeat_timeout (300 s): check later
+    ctx.followUps.push({
+      scenario: warmShutdown,
+      started: Date.now(),
+      check: async () => {
+        const state = await client.waitForRun('e2e_shutdown', runId, 15 * 60_000);
+        const tis = await client.taskInstances('e2e_shutdown', runId);
+        const long = tis.find(t => t.task_id === 'long_task');
+        assert(state === 'success' && long.try_number === 2, `the run ended ${state}, long_task try ${long.try_number} (${long.state})`);
+        return `${detail}; long_task was killed and retried: try ${long.try_number} succeeded on ${long.hostname}`;
+      },
+    });
+    return `${detail}; waiting for the scheduler to retry long_task`;
+  },
+};
+
+// --- 6. faults -------------------------------------------------------------------------------
+
+export const faults: Scenario = {
+  id: 6,
+  name: 'faults: database restart, api-server restart',
+  async run({ ecs, client }) {
+    await client.waitForDag('e2e_resilience', 5 * 60_000);
+    const db = ecs.databases[0];
+    // 1. PostgreSQL restarts while a task runs
+    const run1 = await client.trigger('e2e_resilience');
+    await waitUntil('e2e_resilience running', 10 * 60_000, async () => (await client.taskInstances('e2e_resilience', run1)).some(t => t.state === 'running'));
+    db.stop();
+    await sleep(10_000);
+    db.restart();
+    const state1 = await client.waitForRun('e2e_resilience', run1, 10 * 60_000).catch(e => `error: ${(e as Error).message}`);
+    await ecs.waitForServices(10 * 60_000);
+    const run2 = await client.trigger('e2e_resilience');
+    const state2 = await client.waitForRun('e2e_resilience', run2, 10 * 60_000);
+    assert(state2 === 'success', `the run after the database restart ended ${state2}`);
+    // 2. the api-server task stops while a task runs (the worker calls the Execution API)
+    const api = ecs.service('api-server');
+    const run3 = await client.trigger('e2e_resilience');
+    await waitUntil('e2e_resilience running', 10 * 60_000, async () => (await client.taskInstances('e2e_resilience', run3)).some(t => t.state === 'running'));
+    const old = api.running[0];
+    await api.stopTask(old, 'api-server restart scenario (StopTask)');
+    await waitUntil('a new api-server task healthy', 10 * 60_000, () => api.running.some(t => t !== old && t.health === 'HEALTHY'));
+    await waitUntil('the load balancer routing to the new api-server', 3 * 60_000, () => ecs.loadBalancers[0].health(ecs.loadBalancers[0].targetGroups[0].arn).some(t => t.state === 'healthy'));
+    const state3 = await client.waitForRun('e2e_resilience', run3, 10 * 60_000);
+    const ti3 = (await client.taskInstances('e2e_resilience', run3))[0];
+    assert(state3 === 'success', `the run across the api-server restart ended ${state3}`);
+    const restarted = ecs.services.flatMap(s => s.tasks.filter(t => t.status === 'STOPPED' && t.stoppedReason && !/Scaling|scenario/.test(t.stoppedReason)).map(t => `${t.id} (${t.stoppedReason})`));
+    return `database restarted mid-run: that run ${state1}, every component healthy again${restarted.length ? ` (ECS replaced ${restarted.join(', ')})` : ' without replacements'}, the next run success; `
+      + `api-server replaced mid-run (new address ${api.running.find(t => t !== old)?.endpoint?.ip}): the running task ${ti3.try_number === 1 ? 'survived' : `was retried (try ${ti3.try_number})`}, run success`;
+  },
+};
+
+// --- 7. security groups ----------------------------------------------------------------------
+
+/** What the library's design allows (DEVELOPERS.md): from component to (target, port). */
+const EXPECTED: Record<string, Record<string, boolean>> = {
+  'api-server': { 'database:5432': true, 'broker:6379': false, 'celery-worker:8793': true, 'triggerer:8794': true },
+  'scheduler': { 'database:5432': true, 'broker:6379': true, 'api-server:8080': false, 'celery-worker:8793': false, 'triggerer:8794': false },
+  'dag-processor': { 'database:5432': true, 'broker:6379': false, 'api-server:8080': false, 'celery-worker:8793': false },
+  'triggerer': { 'database:5432': true, 'broker:6379': false, 'api-server:8080': false, 'celery-worker:8793': false },
+  'celery-worker': { 'database:5432': true, 'broker:6379': true, 'api-server:8080': true, 'triggerer:8794': false },
+  'load-balancer': { 'api-server:8080': true, 'database:5432': false, 'broker:6379': false, 'celery-worker:8793': false },
+};
+
+export const securityGroupsScenario: Scenario = {
+  id: 7,
+  name: 'security groups between tasks',
+  async run({ ecs }) {
+    const workers = ecs.service('celery-worker');
+    workers.desiredCount = Math.max(workers.desiredCount, 1);
+    ecs.scalingSuspended = true;
+    try {
+      await waitUntil('a worker task running', 6 * 60_000, () => workers.running.some(t => t.status === 'RUNNING' && t.main.status === 'RUNNING'));
+      const worker = workers.running.find(t => t.status === 'RUNNING')!;
+      await waitUntil('the worker log server listening', 5 * 60_000, () => ecs.network.canConnect(ecs.service('api-server').running[0].endpoint!, worker.endpoint!.ip, 8793) || undefined, 5000);
+      const targets: Record<string, string> = {
+        'database:5432': ecs.databases[0].endpoint.ip,
+        'broker:6379': ecs.brokers[0].endpoint.ip,
+        'api-server:8080': ecs.service('api-server').running[0].endpoint!.ip,
+        'celery-worker:8793': worker.endpoint!.ip,
+        'triggerer:8794': ecs.service('triggerer').running[0].endpoint!.ip,
+      };
+      const sources: Record<string, Task | { endpoint: any }> = {
+        'load-balancer': { endpoint: ecs.loadBalancers[0].endpoint },
+      };
+      for (const s of ecs.services) sources[s.shortName] = s.running.find(t => t.status === 'RUNNING')!;
+      const mismatches: string[] = [];
+      let checked = 0;
+      for (const [from, expectations] of Object.entries(EXPECTED)) {
+        const source = sources[from];
+        assert(source?.endpoint, `no running ${from} to test from`);
+        for (const [target, allowed] of Object.entries(expectations)) {
+          const [, port] = target.split(':');
+          const ok = ecs.network.canConnect(source.endpoint, targets[target], Number(port), 3);
+          checked++;
+          if (ok !== allowed) mismatches.push(`${from} -> ${target}: ${ok ? 'connected' : 'blocked'}, expected ${allowed ? 'allowed' : 'blocked'}`);
+        }
+      }
+      assert(mismatches.length === 0, mismatches.join('; '));
+      return `${checked} connections tried from 6 namespaces: every allowed one connected, every other one was dropped`;
+    } finally {
+      ecs.scalingSuspended = false;
+    }
+  },
+};
+
+// --- 8. resource use -------------------------------------------------------------------------
+
+export const resources: Scenario = {
+  id: 8,
+  name: 'resource use per component',
+  async run({ ecs, usage }) {
+    usage.sample();
+    const rows: string[] = [];
+    const header = `${'component'.padEnd(15)} ${'task size'.padEnd(16)} ${'idle peak'.padStart(10)} ${'busy peak'.padStart(10)} ${'busy CPU s'.padStart(10)}`;
+    for (const s of ecs.services) {
+      const td = ecs.deployment.resolve(s.ref.stack, ecs.deployment.resource(s.ref.stack, s.taskDefinitionLogicalId).resource.Properties);
+      const byPhase = usage.peaks.get(s.shortName) ?? new Map();
+      const idle = byPhase.get('idle');
+      const busy = byPhase.get('busy');
+      rows.push(`${s.shortName.padEnd(15)} ${`${Number(td.Cpu) / 1024} vCPU/${Number(td.Memory)} MiB`.padEnd(16)} ${fmt(idle?.memoryMiB, 'MiB')} ${fmt(busy?.memoryMiB, 'MiB')} ${fmt(busy?.cpuSeconds, '')}`);
+      const limit = Number(td.Memory);
+      const peak = Math.max(idle?.memoryMiB ?? 0, busy?.memoryMiB ?? 0);
+      assert(peak < limit, `${s.shortName} peaked at ${peak.toFixed(0)} MiB, over its task memory ${limit} MiB`);
+    }
+    const table = [header, ...rows].join('\n');
+    log(`resource use (cgroup memory less page cache, sampled every 3 s; CPU seconds during scenarios 3-4):\n${table}`);
+    return `\n${table}`;
+  },
+};
+
+function fmt(v: number | undefined, unit: string): string {
+  return (v === undefined ? '-' : `${v.toFixed(0)}${unit ? ` ${unit}` : ''}`).padStart(10);
+}
+
+export const ALL_SCENARIOS: Scenario[] = [coldStart, login, dagRun, scaling, warmShutdown, faults, securityGroupsScenario, resources];
