@@ -32,7 +32,7 @@ export function defaultsTable(): string {
     ['Admin user', `\`${DEFAULTS.adminUsername}\``, 'Password generated in Secrets Manager'],
     ['Service Connect namespace', `\`${DEFAULTS.serviceConnectNamespace}\`, api-server at \`${DEFAULTS.apiServerDnsName}:8080\``, 'Workers reach the Execution API (commit #46)'],
     ['VPC', `${DEFAULTS.vpcMaxAzs} AZs, ${DEFAULTS.vpcNatGateways} NAT gateway`, 'Public, private and isolated subnets'],
-    ['Database', `${DEFAULTS.databaseEngine} on ${DEFAULTS.databaseInstanceType}, ${DEFAULTS.databaseAllocatedStorageGiB}–${DEFAULTS.databaseMaxAllocatedStorageGiB} GiB gp3, encrypted, TLS only`, 'Database `' + DEFAULTS.databaseName + '`, user `' + DEFAULTS.databaseUsername + '`'],
+    ['Database', `PostgreSQL ${DEFAULTS.databaseEngineMajorVersion} on ${DEFAULTS.databaseInstanceType}, ${DEFAULTS.databaseAllocatedStorageGiB}–${DEFAULTS.databaseMaxAllocatedStorageGiB} GiB gp3, encrypted, TLS only`, 'Database `' + DEFAULTS.databaseName + '`, user `' + DEFAULTS.databaseUsername + '`'],
     ['Database backups', `${DEFAULTS.databaseBackupRetentionDays} days`, 'CDK\'s default is 1 day'],
     ['Database Multi-AZ', DEFAULTS.databaseMultiAz ? 'on' : 'off', '`database.multiAz: true` for a standby in a second AZ'],
     ['Database removal', `${DEFAULTS.databaseRemovalPolicy}, deletion protection ${DEFAULTS.databaseDeletionProtection ? 'on' : 'off'}`, 'Deleting the stack keeps a final snapshot'],

@@ -1,4 +1,5 @@
 import { Annotations, Duration, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
@@ -8,34 +9,51 @@ import { Construct } from 'constructs';
 import { AirflowComponent } from './common/airflow-component';
 import { AirflowImage } from './common/airflow-image';
 import { AirflowVersion } from './common/airflow-version';
-import { DagSource } from './common/dag-source';
-import { WebAccess } from './common/web-access';
+import { IDagSource } from './dags/i-dag-source';
+import { AirflowDatabaseMigration } from './migration/airflow-database-migration';
 import { AirflowOptions } from './private/airflow-options';
 import { checkPostgresVersion } from './private/airflow-releases';
-import { componentSpec } from './private/components';
-import { managedEnvironmentNames, sharedEnvironment, sharedSecrets } from './private/config';
 import { DEFAULTS, PORTS } from './private/defaults';
 import { checkEnvironment } from './private/environment-check';
-import { validateGitSync } from './private/git-sync-validation';
-import { acknowledgeNag, NAG } from './private/nag';
 import { Problems } from './private/validation';
-import { postgresMaxConnections, validateWorkerAutoscaling } from './private/worker-scaling';
+import { AirflowWorkerOptions } from './scaling/scaling-options';
+import { validateMaxQueueWait, validateWorkerCapacity } from './scaling/validation';
 import { WorkerAutoscaling } from './scaling/worker-autoscaling';
-import { AirflowDatabaseMigration } from './service/airflow-database-migration';
-import { AirflowComponentOptions, AirflowService, AirflowTaskOptions, AirflowWorkerOptions } from './service/airflow-service';
+import { AirflowService, AirflowServiceProps } from './service/airflow-service';
+import { AirflowComponentOptions, ApiServerOptions } from './service/service-options';
 import { AirflowStorage } from './storage/airflow-storage';
+import { IAirflowStorage } from './storage/i-airflow-storage';
+import { postgresMaxConnections } from './storage/postgres-connections';
+import { WebAccess } from './web-access/web-access';
 
 /**
  * Properties of `AirflowOnEcs`.
  */
 export interface AirflowOnEcsProps {
   /**
-   * The stateful half (VPC, database, broker, log bucket, secrets). Create it in its own stack
-   * to destroy and recreate the services without touching your data.
+   * The stateful half (VPC, database, broker, log bucket, secrets): an `AirflowStorage`, created
+   * in its own stack to destroy and recreate the services without touching your data, or storage
+   * deployed elsewhere (`AirflowStorage.fromStorageAttributes`).
    *
    * @default - a new `AirflowStorage` with default settings, inside this construct
    */
-  readonly storage?: AirflowStorage;
+  readonly storage?: IAirflowStorage;
+
+  /**
+   * The ECS cluster. A cluster of your own needs the FARGATE and FARGATE_SPOT capacity providers
+   * (`enableFargateCapacityProviders: true`); without a default Cloud Map namespace, one is
+   * created for Service Connect.
+   *
+   * @default - a new cluster with Container Insights, both capacity providers and a Service Connect namespace
+   */
+  readonly cluster?: ecs.ICluster;
+
+  /**
+   * The subnets of every task (the components and the migration).
+   *
+   * @default - the VPC's private subnets with egress
+   */
+  readonly taskSubnets?: ec2.SubnetSelection;
 
   /**
    * The image every component runs.
@@ -58,7 +76,7 @@ export interface AirflowOnEcsProps {
    *
    * @default DagSource.fromImage() - the image's /opt/airflow/dags
    */
-  readonly dags?: DagSource;
+  readonly dags?: IDagSource;
 
   /**
    * How users reach the UI and the REST API.
@@ -72,7 +90,7 @@ export interface AirflowOnEcsProps {
    *
    * @default - 1 task of 1 vCPU and 2 GiB
    */
-  readonly apiServer?: AirflowComponentOptions;
+  readonly apiServer?: ApiServerOptions;
 
   /**
    * The scheduler.
@@ -97,7 +115,7 @@ export interface AirflowOnEcsProps {
 
   /**
    * The Celery workers: size, concurrency and queue-based scaling (0–10 workers, 75% on Fargate
-   * Spot). `desiredCount` does not apply to workers; use `minCapacity` and `maxCapacity`.
+   * Spot).
    *
    * @default - 0 to 10 tasks of 1 vCPU and 3 GiB, each running 8 tasks at a time
    */
@@ -108,8 +126,8 @@ export interface AirflowOnEcsProps {
    * `{ AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG: '32' }`. `AIRFLOW__*` names are checked against
    * the configuration reference of the image's Airflow release: an unknown, misspelled or
    * deprecated option fails synth with the nearest valid one (list options the reference does
-   * not know in `customOptions`). Variables the library manages cannot be set here. Never put
-   * secrets here: use `secrets`.
+   * not know in `customOptions`). Variables the library sets cannot be set here; synth names the
+   * option that sets them. Never put secrets here: use `secrets`.
    *
    * @default - none
    */
@@ -118,8 +136,8 @@ export interface AirflowOnEcsProps {
   /**
    * Extra secrets for every component and the migration task, injected by ECS as environment
    * variables when a task starts, for example
-   * `{ AIRFLOW__SMTP__SMTP_PASSWORD: ecs.Secret.fromSecretsManager(secret) }`. The task
-   * execution roles get read access. Names are checked like `environment`.
+   * `{ AIRFLOW__SENTRY__SENTRY_DSN: ecs.Secret.fromSecretsManager(dsn) }`. The task execution
+   * roles get read access. Names are checked like `environment`.
    *
    * @default - none
    */
@@ -158,9 +176,9 @@ export interface AirflowOnEcsProps {
  */
 export class AirflowOnEcs extends Construct {
   /** The storage: VPC, database, broker, log bucket and secrets. */
-  public readonly storage: AirflowStorage;
+  public readonly storage: IAirflowStorage;
   /** The ECS cluster. */
-  public readonly cluster: ecs.Cluster;
+  public readonly cluster: ecs.ICluster;
   /** The api-server service. */
   public readonly apiServer: AirflowService;
   /** The scheduler service. */
@@ -171,7 +189,7 @@ export class AirflowOnEcs extends Construct {
   public readonly triggerer: AirflowService;
   /** The Celery worker service. */
   public readonly workers: AirflowService;
-  /** The workers' queue-based autoscaling and Spot mix. */
+  /** The workers' queue-based autoscaling. */
   public readonly workerAutoscaling: WorkerAutoscaling;
   /** The migration task run once per deployment. */
   public readonly migration: AirflowDatabaseMigration;
@@ -183,133 +201,94 @@ export class AirflowOnEcs extends Construct {
   public readonly targetGroup: elbv2.ApplicationTargetGroup;
   /** The URL of the Airflow UI. */
   public readonly url: string;
+  /**
+   * Network access of everything that runs DAG code (Celery workers, triggerer, dag-processor),
+   * for example `database.connections.allowDefaultPortFrom(airflow.taskConnections)`.
+   */
+  public readonly taskConnections: ec2.Connections;
 
   constructor(scope: Construct, id: string, props: AirflowOnEcsProps = {}) {
     super(scope, id);
-    const webAccess = props.webAccess ?? WebAccess.internal();
-    validate(props, webAccess);
-    if (props.workers) validateWorkerAutoscaling(props.workers, 'workers.');
-    if (props.dags?.gitSyncOptions) validateGitSync(props.dags.gitSyncOptions, 'dags.');
-
+    const problems = new Problems(this);
+    const image = props.image ?? AirflowImage.official();
+    const workerOptions = props.workers ?? {};
     this.storage = props.storage ?? new AirflowStorage(this, 'Storage');
     const vpc = this.storage.vpc;
-    const image = props.image ?? AirflowImage.official();
-
-    this.cluster = new ecs.Cluster(this, 'Cluster', {
-      vpc,
-      containerInsightsV2: ecs.ContainerInsights.ENABLED,
-      // FARGATE and FARGATE_SPOT, for the workers' capacity-provider mix
-      enableFargateCapacityProviders: true,
-      // ECS Service Connect: workers reach the api-server at a stable name through a proxy that
-      // knows which tasks are healthy (the story's "worker can't reach base URL", commit #46).
-      defaultCloudMapNamespace: {
-        name: DEFAULTS.serviceConnectNamespace,
-        type: cloudmap.NamespaceType.HTTP,
-        useForServiceConnect: true,
-      },
-    });
-
-    // --- the load balancer in front of the api-server ---
-    const https = webAccess.certificate !== undefined;
-    const lbSecurityGroup = new ec2.SecurityGroup(this, 'LoadBalancerSecurityGroup', {
-      vpc,
-      description: `Airflow load balancer (${webAccess.internetFacing ? 'internet-facing' : 'internal'}, ${https ? 'HTTPS' : 'HTTP'})`,
-      allowAllOutbound: false,
-    });
-    this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
-      vpc,
-      internetFacing: webAccess.internetFacing,
-      vpcSubnets: { subnetType: webAccess.internetFacing ? ec2.SubnetType.PUBLIC : ec2.SubnetType.PRIVATE_WITH_EGRESS },
-      securityGroup: lbSecurityGroup,
-      dropInvalidHeaderFields: true,
-    });
-    const listenerPort = https ? 443 : 80;
-    this.listener = this.loadBalancer.addListener('Listener', {
-      port: listenerPort,
-      protocol: https ? elbv2.ApplicationProtocol.HTTPS : elbv2.ApplicationProtocol.HTTP,
-      certificates: https ? [webAccess.certificate!] : undefined,
-      sslPolicy: https ? elbv2.SslPolicy.RECOMMENDED_TLS : undefined,
-      open: false,
-    });
-    const peers = webAccess.allowedCidrs?.map(c => ec2.Peer.ipv4(c))
-      ?? [webAccess.internetFacing ? ec2.Peer.anyIpv4() : ec2.Peer.ipv4(vpc.vpcCidrBlock)];
-    for (const peer of peers) {
-      lbSecurityGroup.addIngressRule(peer, ec2.Port.tcp(listenerPort), `Airflow UI and API from ${peer.uniqueId}`);
-    }
-    acknowledgeNag(this.loadBalancer, [NAG.loadBalancerAccessLogs]);
-    if (!webAccess.internetFacing && webAccess.allowedCidrs === undefined) {
-      acknowledgeNag(lbSecurityGroup, [NAG.vpcCidrIngress]);
-    } else if (webAccess.mode === 'publicHttps' && webAccess.allowedCidrs === undefined) {
-      acknowledgeNag(lbSecurityGroup, [NAG.publicLoadBalancer]);
-    }
-    if (webAccess.mode === 'publicHttpInsecure') {
-      Annotations.of(this).addWarningV2('cdk-airflow-ecs:AirflowOnEcs.publicHttp',
-        'webAccess is WebAccess.publicHttpInsecure(): the Airflow login and session cookies cross the internet unencrypted; use WebAccess.publicHttps({ certificate }) or WebAccess.internal() for anything but a short evaluation');
-    }
-    this.url = `${https ? 'https' : 'http'}://${webAccess.domainName ?? this.loadBalancer.loadBalancerDnsName}`;
-
-    // --- the components ---
-    const common = {
-      cluster: this.cluster,
-      storage: this.storage,
-      image,
-      customOptions: props.customOptions,
-      cpuArchitecture: props.cpuArchitecture,
-      baseUrl: this.url,
-      logRetention: props.logRetention,
-      dags: props.dags,
-    };
-    checkGlobalEnvironment(this.storage, image, props);
-    const postgres = this.storage.databaseEngineMajorVersion && !Token.isUnresolved(this.storage.databaseEngineMajorVersion)
-      ? checkPostgresVersion(image.airflowVersion, this.storage.databaseEngineMajorVersion) : undefined;
-    if (postgres) throw new Error(`AirflowOnEcs: ${postgres}`);
+    validate(problems, props, image, this.storage);
     if (image.airflowVersion.isNewerThanTested) {
       Annotations.of(this).addWarningV2('cdk-airflow-ecs:AirflowVersion.untested',
         `Airflow ${image.airflowVersion.version} is newer than the newest release cdk-airflow-ecs is tested with (${AirflowVersion.latest().version}); `
         + `the configuration is checked against ${AirflowOptions.of(image.airflowVersion).airflowVersion}'s options. Deploy it to a test environment first, or use AirflowVersion.latest()`);
     }
-    const withGlobalEnv = <T extends AirflowTaskOptions>(options: T | undefined): T => ({
-      ...options,
-      environment: { ...props.environment, ...options?.environment },
-      secrets: { ...props.secrets, ...options?.secrets },
-    } as T);
-    this.apiServer = new AirflowService(this, 'ApiServer', {
-      ...common, ...withGlobalEnv(props.apiServer), component: AirflowComponent.API_SERVER,
+
+    // ECS Service Connect: workers reach the api-server at a stable name through a proxy that
+    // knows which tasks are healthy (docs/pitfalls.md, #46).
+    this.cluster = props.cluster ?? new ecs.Cluster(this, 'Cluster', {
+      vpc,
+      containerInsightsV2: ecs.ContainerInsights.ENABLED,
+      // FARGATE and FARGATE_SPOT, for the workers' capacity-provider mix
+      enableFargateCapacityProviders: true,
+      defaultCloudMapNamespace: { name: DEFAULTS.serviceConnectNamespace, type: cloudmap.NamespaceType.HTTP, useForServiceConnect: true },
     });
-    this.scheduler = new AirflowService(this, 'Scheduler', {
-      ...common, ...withGlobalEnv(props.scheduler), component: AirflowComponent.SCHEDULER,
-    });
-    this.dagProcessor = new AirflowService(this, 'DagProcessor', {
-      ...common, ...withGlobalEnv(props.dagProcessor), component: AirflowComponent.DAG_PROCESSOR,
-    });
-    this.triggerer = new AirflowService(this, 'Triggerer', {
-      ...common, ...withGlobalEnv(props.triggerer), component: AirflowComponent.TRIGGERER,
-    });
-    const {
-      concurrency, queues, minCapacity, maxCapacity, scaleInCooldown, maxQueueWait, spot, onDemandBase, spotPercent, ...workerOptions
-    } = props.workers ?? {};
-    this.workers = new AirflowService(this, 'Workers', {
-      ...common, ...withGlobalEnv(workerOptions), component: AirflowComponent.CELERY_WORKER, workerConcurrency: concurrency, workerQueues: queues,
-    });
+    const namespace = this.cluster.defaultCloudMapNamespace
+      ?? new cloudmap.HttpNamespace(this, 'ServiceConnectNamespace', { name: DEFAULTS.serviceConnectNamespace });
+
+    const web = (props.webAccess ?? WebAccess.internal()).bind(this, { vpc });
+    this.loadBalancer = web.loadBalancer;
+    this.listener = web.listener;
+    this.url = web.url;
+
+    // --- the components: one table, one service each ---
+    const maxWorkers = workerOptions.maxCapacity ?? DEFAULTS.workerScaling.maxCapacity;
+    const concurrency = workerOptions.concurrency ?? DEFAULTS.workers.concurrency;
+    const shared: Omit<AirflowServiceProps, 'component'> = {
+      cluster: this.cluster,
+      serviceConnectNamespace: namespace,
+      storage: this.storage,
+      image,
+      cpuArchitecture: props.cpuArchitecture,
+      baseUrl: this.url,
+      logRetention: props.logRetention,
+      dags: props.dags,
+      vpcSubnets: props.taskSubnets,
+      customOptions: props.customOptions,
+      deploymentEnvironment: props.environment,
+      deploymentSecrets: props.secrets,
+      // a task may wait for a worker to start from zero: neither failed as stuck nor its token expired
+      maxQueueWait: workerOptions.maxQueueWait ?? Duration.seconds(DEFAULTS.workerScaling.maxQueueWaitSeconds),
+      // the scheduler queues at most `parallelism` tasks; workers scale on queued + running, so every
+      // worker slot must be fillable (Airflow's default of 32 would cap at 4 workers of 8)
+      parallelism: Token.isUnresolved(maxWorkers) || Token.isUnresolved(concurrency) ? undefined : maxWorkers * concurrency,
+    };
+    const { minCapacity, maxCapacity, scaleInCooldown, maxQueueWait, spot, onDemandBase, spotPercent, ...workerService } = workerOptions;
+    const components: { component: AirflowComponent; id: string; options: Partial<AirflowServiceProps> }[] = [
+      { component: AirflowComponent.API_SERVER, id: 'ApiServer', options: props.apiServer ?? {} },
+      { component: AirflowComponent.SCHEDULER, id: 'Scheduler', options: props.scheduler ?? {} },
+      { component: AirflowComponent.DAG_PROCESSOR, id: 'DagProcessor', options: props.dagProcessor ?? {} },
+      { component: AirflowComponent.TRIGGERER, id: 'Triggerer', options: props.triggerer ?? {} },
+      {
+        component: AirflowComponent.CELERY_WORKER,
+        id: 'Workers',
+        options: {
+          ...workerService,
+          autoscaled: true,
+          capacityProviderStrategies: WorkerAutoscaling.capacityProviderStrategies({ spot, onDemandBase, spotPercent }),
+        },
+      },
+    ];
+    const services = new Map(components.map(c => [c.component, new AirflowService(this, c.id, { ...shared, ...c.options, component: c.component })]));
+    this.apiServer = services.get(AirflowComponent.API_SERVER)!;
+    this.scheduler = services.get(AirflowComponent.SCHEDULER)!;
+    this.dagProcessor = services.get(AirflowComponent.DAG_PROCESSOR)!;
+    this.triggerer = services.get(AirflowComponent.TRIGGERER)!;
+    this.workers = services.get(AirflowComponent.CELERY_WORKER)!;
     this.workerAutoscaling = new WorkerAutoscaling(this, 'WorkerAutoscaling', {
-      workers: this.workers,
-      scheduler: this.scheduler,
-      minCapacity,
-      maxCapacity,
-      scaleInCooldown,
-      maxQueueWait,
-      spot,
-      onDemandBase,
-      spotPercent,
+      workers: this.workers, scheduler: this.scheduler, minCapacity, maxCapacity, scaleInCooldown,
     });
-    // A task may wait in the queue for a worker to start from zero: it must not be failed as
-    // stuck, nor its Execution API token expire, before then. The same in every component.
-    const queueWait = `${(maxQueueWait ?? Duration.seconds(DEFAULTS.workerScaling.maxQueueWaitSeconds)).toSeconds()}`;
-    const slots = (maxCapacity ?? DEFAULTS.workerScaling.maxCapacity) * (this.workers.workerConcurrency ?? DEFAULTS.workers.concurrency);
-    for (const s of [this.apiServer, this.scheduler, this.dagProcessor, this.triggerer, this.workers]) {
-      for (const [name, value] of Object.entries(scalingEnvironment(queueWait, slots))) s.container.addEnvironment(name, value);
-    }
-    this.checkDatabaseConnections(maxCapacity ?? DEFAULTS.workerScaling.maxCapacity);
+    this.taskConnections = new ec2.Connections({
+      securityGroups: [this.workers, this.triggerer, this.dagProcessor].map(s => s.securityGroup),
+    });
+    this.checkDatabaseConnections(maxWorkers, concurrency);
 
     this.targetGroup = this.listener.addTargets('ApiServer', {
       port: PORTS.apiServer,
@@ -347,25 +326,76 @@ export class AirflowOnEcs extends Construct {
       secrets: props.secrets,
       customOptions: props.customOptions,
       logRetention: props.logRetention,
+      vpcSubnets: props.taskSubnets,
     });
-    for (const component of [this.apiServer, this.scheduler, this.dagProcessor, this.triggerer, this.workers]) {
-      component.service.node.addDependency(this.migration.resource);
+    for (const service of this.services) service.service.node.addDependency(this.migration.resource);
+  }
+
+  /** Every component service, in a stable order. */
+  public get services(): AirflowService[] {
+    return [this.apiServer, this.scheduler, this.dagProcessor, this.triggerer, this.workers];
+  }
+
+  /**
+   * Task instances queued on the workers' queues (Maximum per minute by default).
+   *
+   * @param props metric options
+   */
+  public metricQueuedTasks(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.workerAutoscaling.metricQueuedTasks(props);
+  }
+
+  /**
+   * Task instances running on the workers' queues (Maximum per minute by default).
+   *
+   * @param props metric options
+   */
+  public metricRunningTasks(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.workerAutoscaling.metricRunningTasks(props);
+  }
+
+  /**
+   * The workers the queue needs (Maximum per minute by default).
+   *
+   * @param props metric options
+   */
+  public metricDesiredWorkers(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.workerAutoscaling.metricDesiredWorkers(props);
+  }
+
+  /**
+   * Failed git-sync syncs across every component that syncs DAGs (Sum over 5 minutes by default).
+   * Only when DAGs come from git (`DagSource.gitSync`).
+   *
+   * @param props metric options
+   */
+  public metricGitSyncErrors(props?: cloudwatch.MathExpressionOptions): cloudwatch.IMetric {
+    const metrics = this.services.map(s => s.dagSource?.syncErrorsMetric).filter((m): m is cloudwatch.IMetric => m !== undefined);
+    if (metrics.length === 0) {
+      throw new Error('metricGitSyncErrors: the DAGs do not come from git (dags is not DagSource.gitSync), so nothing syncs and there is no error to count');
     }
+    const usingMetrics = Object.fromEntries(metrics.map((m, i) => [`m${i}`, m]));
+    return new cloudwatch.MathExpression({
+      expression: Object.keys(usingMetrics).join(' + '),
+      usingMetrics,
+      label: 'git-sync errors',
+      period: Duration.minutes(5),
+      ...props,
+    });
   }
 
   /**
    * Warns when the connections Airflow may open exceed what the database accepts: RDS PostgreSQL
    * allows about instance memory / 9.5 MB connections.
    */
-  private checkDatabaseConnections(maxWorkers: number): void {
+  private checkDatabaseConnections(maxWorkers: number, concurrency: number): void {
     const instanceClass = this.storage.databaseInstanceClass;
-    const capacity = instanceClass ? postgresMaxConnections(instanceClass) : undefined;
-    if (capacity === undefined) return;
+    const capacity = instanceClass && !Token.isUnresolved(instanceClass) ? postgresMaxConnections(instanceClass) : undefined;
+    if (capacity === undefined || Token.isUnresolved(maxWorkers) || Token.isUnresolved(concurrency)) return;
     const count = (s: AirflowService) => (s.service.node.defaultChild as ecs.CfnService).desiredCount as number ?? 1;
     // SQLAlchemy pool (5) + overflow (10) per Airflow process; each Celery worker process keeps a
     // result-backend connection; the scaling sidecars one each.
     const perProcess = 15;
-    const concurrency = this.workers.workerConcurrency ?? DEFAULTS.workers.concurrency;
     const estimate = perProcess * (count(this.apiServer) + count(this.scheduler) + count(this.dagProcessor) + count(this.triggerer))
       + count(this.scheduler) + maxWorkers * (concurrency + 3);
     const usable = capacity - 3; // superuser_reserved_connections
@@ -376,77 +406,14 @@ export class AirflowOnEcs extends Construct {
         + 'or lower workers.maxCapacity or workers.concurrency');
     }
   }
-
-  /** Every component service, in a stable order. */
-  public get services(): AirflowService[] {
-    return [this.apiServer, this.scheduler, this.dagProcessor, this.triggerer, this.workers];
-  }
 }
 
-const IPV4_CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/;
-
-function validate(props: AirflowOnEcsProps, webAccess: WebAccess): void {
-  const problems = new Problems();
-  const scalingNames = Object.keys(scalingEnvironment('', 0));
-  const envs: [string, { [name: string]: string } | undefined][] = [
-    ['environment', props.environment], ['apiServer.environment', props.apiServer?.environment], ['scheduler.environment', props.scheduler?.environment],
-    ['dagProcessor.environment', props.dagProcessor?.environment], ['triggerer.environment', props.triggerer?.environment], ['workers.environment', props.workers?.environment],
-  ];
-  for (const [prop, env] of envs) {
-    for (const name of Object.keys(env ?? {}).filter(n => scalingNames.includes(n))) {
-      const by = name === 'AIRFLOW__CORE__PARALLELISM' ? 'workers.maxCapacity x workers.concurrency' : 'workers.maxQueueWait';
-      problems.add(`${prop}.${name} is set by ${by} (the same in every component); remove it and set ${by} instead`);
-    }
-  }
-  for (const cidr of webAccess.allowedCidrs ?? []) {
-    if (Token.isUnresolved(cidr)) continue;
-    if (!IPV4_CIDR.test(cidr)) {
-      problems.add(`webAccess.allowedCidrs entry '${cidr}' is not an IPv4 CIDR range; write it like '203.0.113.0/24' (a single address is '203.0.113.7/32')`);
-    }
-  }
-  if (webAccess.allowedCidrs !== undefined && webAccess.allowedCidrs.length === 0) {
-    problems.add('webAccess.allowedCidrs is an empty list, which would let nobody in; omit it for the default, or list the ranges that may reach Airflow');
-  }
-  const domain = webAccess.domainName;
-  if (domain !== undefined && !Token.isUnresolved(domain) && !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i.test(domain)) {
-    problems.add(`webAccess.domainName ('${domain}') is not a domain name; pass the bare host name such as 'airflow.example.com' (no scheme, no path)`);
-  }
-  problems.throwIfAny('AirflowOnEcs');
-}
-
-/** Environment variables that the worker scaling options set, in every component. */
-function scalingEnvironment(queueWaitSeconds: string, slots: number): Record<string, string> {
-  return {
-    AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT: queueWaitSeconds,
-    AIRFLOW__EXECUTION_API__JWT_EXPIRATION_TIME: queueWaitSeconds,
-    // The scheduler queues at most `parallelism` tasks; the workers scale on queued + running, so
-    // parallelism must let every worker slot fill (Airflow's default of 32 would cap at 4 workers).
-    AIRFLOW__CORE__PARALLELISM: `${slots}`,
-  };
-}
-
-/**
- * Checks the top-level `environment` and `secrets` against the image's Airflow release and the
- * names the library manages in any component, naming those props (the components would otherwise
- * report them under their own names, once each).
- */
-function checkGlobalEnvironment(storage: AirflowStorage, image: AirflowImage, props: AirflowOnEcsProps): void {
-  const managed = managedEnvironmentNames({
-    ...sharedEnvironment({ storage, executionApiServerUrl: '', baseUrl: 'x' }),
-    ...Object.assign({}, ...AirflowComponent.all().map(c => componentSpec(c, image.airflowVersion).environment)),
-    AIRFLOW__CORE__DAGS_FOLDER: '',
-    AIRFLOW__CELERY__WORKER_CONCURRENCY: '',
-  }, sharedSecrets(storage));
-  const problems = new Problems();
-  checkEnvironment(problems, {
-    prop: 'environment',
-    environment: props.environment,
-    secretNames: Object.keys(props.secrets ?? {}),
-    secretsProp: 'secrets',
-    managed,
-    options: AirflowOptions.of(image.airflowVersion),
-    customOptions: props.customOptions,
-    customOptionsProp: 'customOptions',
-  });
-  problems.throwIfAny('AirflowOnEcs');
+/** What only the whole deployment can check; each child checks its own props. */
+function validate(problems: Problems, props: AirflowOnEcsProps, image: AirflowImage, storage: IAirflowStorage): void {
+  checkEnvironment(problems, props, AirflowOptions.of(image.airflowVersion));
+  validateWorkerCapacity(problems, props.workers ?? {}, 'workers.');
+  validateMaxQueueWait(problems, props.workers?.maxQueueWait, 'workers.maxQueueWait');
+  const postgres = storage.databaseEngineMajorVersion;
+  const unsupported = postgres && !Token.isUnresolved(postgres) ? checkPostgresVersion(image.airflowVersion, postgres) : undefined;
+  if (unsupported) problems.add(unsupported);
 }

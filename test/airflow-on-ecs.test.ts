@@ -6,7 +6,7 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { AirflowOnEcs, AirflowImage, AirflowVersion, WebAccess } from '../src';
 import { COMPONENTS, envOf, oneStack, secretNamesOf, taskDefinitions, twoStacks } from './util';
-import { WAIT_FOR_MIGRATIONS_SCRIPT } from '../src/private/runtime-commands';
+import { WAIT_FOR_MIGRATIONS_SCRIPT } from '../src/service/commands';
 
 describe('AirflowOnEcs', () => {
   describe('with default settings, split across a storage stack and a services stack', () => {
@@ -188,6 +188,11 @@ describe('AirflowOnEcs', () => {
       for (const s of Object.values<any>(t.servicesTemplate.findResources('AWS::ECS::Service'))) {
         expect(s.DependsOn).toContain(runId);
       }
+      // Spot workers are created only once the cluster has its capacity providers
+      const [associationId] = Object.keys(t.servicesTemplate.findResources('AWS::ECS::ClusterCapacityProviderAssociations'));
+      const workers = Object.values<any>(t.servicesTemplate.findResources('AWS::ECS::Service')).filter(s => s.Properties.CapacityProviderStrategy);
+      expect(workers).toHaveLength(1);
+      expect(workers[0].DependsOn).toContain(associationId);
       // it runs only once the task can reach the database and read its secrets
       const resources = t.servicesTemplate.toJSON().Resources;
       const before = (run.DependsOn as string[]).map(id => resources[id]);
@@ -259,7 +264,8 @@ describe('AirflowOnEcs', () => {
       expect(a.apiServer.service).toBeInstanceOf(ecs.FargateService);
       expect(a.workers.taskDefinition).toBeInstanceOf(ecs.FargateTaskDefinition);
       expect(a.scheduler.container.containerName).toBe('scheduler');
-      expect(a.storage.database).toBeDefined();
+      expect(t.storage.database).toBeDefined();
+      expect(a.storage).toBe(t.storage);
       expect(a.storage.databaseSecret).toBeDefined();
       expect(a.storage.fernetKeySecret).toBeDefined();
       expect(a.storage.jwtSecret).toBeDefined();

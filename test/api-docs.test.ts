@@ -8,19 +8,17 @@ import * as ts from 'typescript';
 
 const SRC = path.join(__dirname, '..', 'src');
 
-function sourceFiles(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap(e => {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) return e.name === 'private' ? [] : sourceFiles(p);
-    return p.endsWith('.ts') ? [p] : [];
-  });
+/** The modules `src/index.ts` re-exports: the public API. */
+function sourceFiles(): string[] {
+  const index = fs.readFileSync(path.join(SRC, 'index.ts'), 'utf8');
+  return [...index.matchAll(/export \* from '\.\/(.+)';/g)].map(m => path.join(SRC, `${m[1]}.ts`));
 }
 
 interface PropDoc { where: string; optional: boolean; hasDoc: boolean; hasDefault: boolean }
 
 function exportedInterfaceProps(): PropDoc[] {
   const out: PropDoc[] = [];
-  for (const file of sourceFiles(SRC)) {
+  for (const file of sourceFiles()) {
     const source = ts.createSourceFile(file, fs.readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
     source.forEachChild(node => {
       if (!ts.isInterfaceDeclaration(node)) return;

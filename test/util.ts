@@ -71,3 +71,19 @@ export function secretNamesOf(container: ContainerDef): string[] {
 }
 
 export const COMPONENTS = ['api-server', 'scheduler', 'dag-processor', 'triggerer', 'celery-worker'];
+
+/**
+ * Builds constructs in a new app, synthesizes it (which runs every construct's validation) and
+ * returns the error, or '' when synth succeeds. Problems are reported at synth, all at once.
+ */
+export function synthError(build: (stack: Stack) => void): string {
+  const app = new App();
+  const stack = new Stack(app, 'S');
+  try {
+    build(stack);
+    app.synth();
+    return '';
+  } catch (e) {
+    return (e as Error).message;
+  }
+}

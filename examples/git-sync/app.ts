@@ -32,7 +32,7 @@ class AirflowServicesStack extends Stack {
     });
     new CfnOutput(this, 'AirflowUrl', { value: airflow.url });
     new CfnOutput(this, 'GitSyncAlarm', {
-      value: airflow.workers.gitSync!.syncErrorsAlarm.alarmName,
+      value: airflow.workers.dagSource!.syncErrorsAlarm!.alarmName,
       description: 'In alarm when the workers cannot sync the DAG repository; add an SNS action to be told',
     });
   }

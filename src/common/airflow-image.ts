@@ -178,7 +178,7 @@ class AssetAirflowImage extends AirflowImage {
 
   public bind(architecture: ecs.CpuArchitecture): ecs.ContainerImage {
     // Build for the tasks' architecture unless told otherwise: an amd64 image built on a laptop
-    // and run on ARM64 tasks fails with "exec format error" (the story's commits #13 and #14).
+    // and run on ARM64 tasks fails with "exec format error" (docs/pitfalls.md, #13 and #14).
     const platform = this.options.platform ?? (architecture === ecs.CpuArchitecture.ARM64
       ? ecrAssets.Platform.LINUX_ARM64
       : ecrAssets.Platform.LINUX_AMD64);

@@ -1,9 +1,9 @@
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { PORTS } from './defaults';
 import {
-  BROKER_URL_CMD, FERNET_KEY_CMD, RESULT_BACKEND_CMD, RUNTIME_ENV, SQL_ALCHEMY_CONN_ASYNC_CMD, SQL_ALCHEMY_CONN_CMD,
+  BOOTSTRAP_ENV, BROKER_URL_CMD, FERNET_KEY_CMD, RESULT_BACKEND_CMD, RUNTIME_ENV, SQL_ALCHEMY_CONN_ASYNC_CMD, SQL_ALCHEMY_CONN_CMD,
 } from './runtime-commands';
-import type { AirflowStorage } from '../storage/airflow-storage';
+import type { IAirflowStorage } from '../storage/i-airflow-storage';
 
 /**
  * The connection Airflow writes and reads task logs in S3 with: the task role's credentials, the
@@ -19,7 +19,7 @@ export const TASK_LOG_CONNECTION = { id: 'cdk_airflow_ecs_task_logs', uri: 'aws:
 export const FAB_AUTH_MANAGER = 'airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager';
 
 export interface SharedConfigInput {
-  readonly storage: AirflowStorage;
+  readonly storage: IAirflowStorage;
   /** The Execution API URL the workers call. */
   readonly executionApiServerUrl: string;
   /** The URL users reach the api-server at, if known. */
@@ -28,7 +28,7 @@ export interface SharedConfigInput {
 
 /**
  * The environment every Airflow container shares. Configuration is through environment
- * variables only: no airflow.cfg (the story's commit #39).
+ * variables only: no airflow.cfg (docs/pitfalls.md, #39).
  */
 export function sharedEnvironment(input: SharedConfigInput): Record<string, string> {
   const { storage } = input;
@@ -63,10 +63,10 @@ export function sharedEnvironment(input: SharedConfigInput): Record<string, stri
  * The secrets every Airflow container shares, as ECS secrets (resolved by ECS from Secrets
  * Manager when the task starts; never in the template or a plain environment variable).
  */
-export function sharedSecrets(storage: AirflowStorage): Record<string, ecs.Secret> {
+export function sharedSecrets(storage: IAirflowStorage): Record<string, ecs.Secret> {
   return {
     // Must be identical in every container: unset, each process invents its own and tasks fail
-    // with "Invalid auth token: Signature verification failed" (the story's commit #47).
+    // with "Invalid auth token: Signature verification failed" (docs/pitfalls.md, #47).
     AIRFLOW__API_AUTH__JWT_SECRET: ecs.Secret.fromSecretsManager(storage.jwtSecret),
     AIRFLOW__API__SECRET_KEY: ecs.Secret.fromSecretsManager(storage.apiSecretKeySecret),
     ...databaseSecrets(storage),
@@ -76,32 +76,79 @@ export function sharedSecrets(storage: AirflowStorage): Record<string, ecs.Secre
 }
 
 /**
- * Environment names a user may not set through `environment`: ours, and the plain variables
- * that would silently win over our `_CMD` variables.
+ * Every variable the library sets, with how a user changes it: the option that sets it, or
+ * `none: <why>` when no option does. One table for every component, the migration and the
+ * scaling sidecars; test/airflow-config.test.ts checks that it names every variable synthesized.
  */
-export function managedEnvironmentNames(env: Record<string, string>, secrets: Record<string, unknown>): Set<string> {
-  const names = new Set<string>([...Object.keys(env), ...Object.keys(secrets)]);
-  for (const name of Object.keys(env)) {
-    if (name.endsWith('_CMD')) {
-      names.add(name.slice(0, -'_CMD'.length));
-      names.add(`${name.slice(0, -'_CMD'.length)}_SECRET`);
-    }
-  }
-  return names;
+export const MANAGED_VARIABLES: Record<string, string> = {
+  AIRFLOW__CORE__EXECUTOR: 'none: cdk-airflow-ecs runs the Celery executor',
+  AIRFLOW__CORE__AUTH_MANAGER: 'none: users and roles live in the metadata database (the FAB auth manager)',
+  AIRFLOW__CORE__LOAD_EXAMPLES: 'none: Airflow\'s example DAGs stay off; deliver your DAGs with dags',
+  AIRFLOW__CORE__HOSTNAME_CALLABLE: 'none: tasks record the worker\'s address, so the api-server can read their live logs from it',
+  AIRFLOW__CORE__EXECUTION_API_SERVER_URL: 'executionApiServerUrl (AirflowService; AirflowOnEcs reaches the api-server through Service Connect)',
+  AIRFLOW__API__BASE_URL: 'webAccess (its domainName)',
+  AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_CMD: 'storage (its database and databaseSecret)',
+  AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC_CMD: 'storage (its database and databaseSecret)',
+  AIRFLOW__CELERY__BROKER_URL_CMD: 'storage (its broker and brokerAuthTokenSecret)',
+  AIRFLOW__CELERY__RESULT_BACKEND_CMD: 'storage (its database and databaseSecret)',
+  AIRFLOW__CORE__FERNET_KEY_CMD: 'storage.fernetKeySecret',
+  AIRFLOW__API_AUTH__JWT_SECRET: 'storage.jwtSecret',
+  AIRFLOW__API__SECRET_KEY: 'storage.apiSecretKeySecret',
+  AIRFLOW__LOGGING__REMOTE_LOGGING: 'storage.logBucket (task logs go under its logs/ prefix)',
+  AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER: 'storage.logBucket (task logs go under its logs/ prefix)',
+  AIRFLOW__LOGGING__REMOTE_LOG_CONN_ID: 'storage.logBucket (task logs go under its logs/ prefix)',
+  [`AIRFLOW_CONN_${TASK_LOG_CONNECTION.id.toUpperCase()}`]: 'storage.logBucket (task logs go under its logs/ prefix)',
+  FORWARDED_ALLOW_IPS: 'none: the api-server runs behind the load balancer and must trust its X-Forwarded headers',
+  AIRFLOW__FAB__ENABLE_PROXY_FIX: 'none: the api-server runs behind the load balancer and must trust its X-Forwarded headers',
+  AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK: 'none: the scheduler\'s container health check uses it',
+  AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT: 'none: the scheduler\'s container health check uses it',
+  AIRFLOW__DAG_PROCESSOR__HEALTH_CHECK_THRESHOLD: 'none: the dag-processor\'s container health check uses it',
+  AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT: 'none: the security groups open this port to the api-server',
+  AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT: 'none: the security groups open this port to the api-server',
+  DUMB_INIT_SETSID: 'none: Celery workers need it to finish running tasks when they stop',
+  AIRFLOW__CORE__DAGS_FOLDER: 'dags',
+  AIRFLOW__CELERY__WORKER_CONCURRENCY: 'workers.concurrency',
+  AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT: 'workers.maxQueueWait',
+  AIRFLOW__EXECUTION_API__JWT_EXPIRATION_TIME: 'workers.maxQueueWait',
+  AIRFLOW__CORE__PARALLELISM: 'workers.maxCapacity x workers.concurrency',
+  ...Object.fromEntries(Object.values(RUNTIME_ENV).map(n => [n, 'none: the containers\' commands build the connection URLs from it'])),
+  [BOOTSTRAP_ENV.adminUsername]: 'adminUsername',
+  [BOOTSTRAP_ENV.adminEmail]: 'adminEmail (AirflowDatabaseMigration)',
+  [BOOTSTRAP_ENV.adminPassword]: 'storage.adminPasswordSecret',
+};
+
+/** The library's explanation for a variable name, including the plain and `_SECRET` forms of its `_CMD` variables. */
+export function managedVariable(name: string): string | undefined {
+  return MANAGED_VARIABLES[name] ?? MANAGED_VARIABLES[`${name}_CMD`] ?? (name.endsWith('_SECRET') ? MANAGED_VARIABLES[`${name.slice(0, -'_SECRET'.length)}_CMD`] : undefined);
+}
+
+/** How a variable the library manages is set, and the fix for a user who sets it: "set by ... ; remove it ...". */
+export function managedExplanation(name: string): string | undefined {
+  const setBy = managedVariable(name);
+  if (setBy === undefined) return undefined;
+  return setBy.startsWith('none: ')
+    ? `set by cdk-airflow-ecs and no option changes it (${setBy.slice('none: '.length)}); remove it`
+    : `set by cdk-airflow-ecs from ${setBy}; remove it and set ${setBy} instead`;
+}
+
+/** The problem with a user setting a variable the library manages, naming the option to use instead. */
+export function managedVariableProblem(prop: string, name: string): string | undefined {
+  const explanation = managedExplanation(name);
+  return explanation && `${prop}.${name} is ${explanation}`;
 }
 
 /** What a container needs to reach the metadata database the way Airflow does. */
-export function databaseEnvironment(storage: AirflowStorage): Record<string, string> {
+export function databaseEnvironment(storage: IAirflowStorage): Record<string, string> {
   return {
     AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_CMD: SQL_ALCHEMY_CONN_CMD,
-    [RUNTIME_ENV.dbHost]: storage.database.dbInstanceEndpointAddress,
-    [RUNTIME_ENV.dbPort]: storage.database.dbInstanceEndpointPort,
+    [RUNTIME_ENV.dbHost]: storage.databaseEndpointAddress,
+    [RUNTIME_ENV.dbPort]: storage.databaseEndpointPort,
     [RUNTIME_ENV.dbName]: storage.databaseName,
   };
 }
 
 /** The database credentials, as ECS secrets (fields of the database secret). */
-export function databaseSecrets(storage: AirflowStorage): Record<string, ecs.Secret> {
+export function databaseSecrets(storage: IAirflowStorage): Record<string, ecs.Secret> {
   return {
     [RUNTIME_ENV.dbUsername]: ecs.Secret.fromSecretsManager(storage.databaseSecret, 'username'),
     [RUNTIME_ENV.dbPassword]: ecs.Secret.fromSecretsManager(storage.databaseSecret, 'password'),

@@ -1,6 +1,7 @@
 /**
- * Every default of the library in one place. The README's "Default settings" table is checked
- * against this module by test/readme-defaults.test.ts, so change both together.
+ * Every default of the library in one place: the constructors read them from here, and the
+ * README's "Default settings" table is rendered from here (scripts/readme-defaults.ts; checked by
+ * test/readme.test.ts).
  */
 export const DEFAULTS = {
   cpuArchitecture: 'ARM64',
@@ -9,9 +10,20 @@ export const DEFAULTS = {
   scheduler: { cpu: 1024, memoryLimitMiB: 2048, desiredCount: 1 },
   dagProcessor: { cpu: 1024, memoryLimitMiB: 2048, desiredCount: 1 },
   triggerer: { cpu: 512, memoryLimitMiB: 1024, desiredCount: 1 },
-  workers: { cpu: 1024, memoryLimitMiB: 3072, desiredCount: 1, concurrency: 8 },
+  workers: { cpu: 1024, memoryLimitMiB: 3072, concurrency: 8, queues: ['default'], stopTimeoutSeconds: 120 },
   migration: { cpu: 512, memoryLimitMiB: 1024 },
-  workerScaling: { minCapacity: 0, maxCapacity: 10, scaleInCooldownSeconds: 300, maxQueueWaitSeconds: 1800, spotPercent: 75, protectionMinutes: 15 },
+  workerScaling: {
+    minCapacity: 0,
+    maxCapacity: 10,
+    scaleInCooldownSeconds: 300,
+    maxQueueWaitSeconds: 1800,
+    spot: true,
+    spotPercent: 75,
+    onDemandBase: 0,
+    protectionMinutes: 15,
+    publishPeriodSeconds: 30,
+    protectPeriodSeconds: 15,
+  },
 
   logRetentionDays: 30,
   healthCheckGracePeriodSeconds: 480,
@@ -19,13 +31,23 @@ export const DEFAULTS = {
   migrationWaitTimeoutSeconds: 600,
   migrationTimeoutMinutes: 30,
   adminUsername: 'admin',
+  adminEmail: 'admin@example.com',
   serviceConnectNamespace: 'airflow.internal',
   apiServerDnsName: 'airflow-api-server',
+
+  gitSync: {
+    image: 'registry.k8s.io/git-sync/git-sync:v4.7.1',
+    periodSeconds: 60,
+    depth: 1,
+    maxFailures: -1,
+    username: 'git',
+    mountPath: '/opt/airflow/git',
+  },
 
   vpcMaxAzs: 2,
   vpcNatGateways: 1,
   databaseInstanceType: 'db.t4g.small',
-  databaseEngine: 'PostgreSQL 17',
+  databaseEngineMajorVersion: '17',
   databaseAllocatedStorageGiB: 20,
   databaseMaxAllocatedStorageGiB: 100,
   databaseBackupRetentionDays: 7,
@@ -37,9 +59,10 @@ export const DEFAULTS = {
   brokerNodeType: 'cache.t4g.micro',
   brokerEngineVersion: '8.0',
   brokerReplicas: 0,
+  logBucketRemovalPolicy: 'RETAIN',
 } as const;
 
-/** Ports Airflow listens on (DESIGN §2). */
+/** Ports Airflow listens on. */
 export const PORTS = {
   apiServer: 8080,
   schedulerHealth: 8974,

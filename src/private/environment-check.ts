@@ -1,39 +1,37 @@
 import { Token } from 'aws-cdk-lib';
 import { AirflowOptions } from './airflow-options';
+import { managedExplanation, managedVariableProblem } from './config';
 import { Problems } from './validation';
 
 const OPTION = /^AIRFLOW__([A-Z0-9_]+?)__([A-Z0-9_]+)$/;
 
-export interface EnvironmentCheckInput {
-  /** The prop the variables come from, such as `environment` or `workers.environment`. */
-  readonly prop: string;
+/** The Airflow settings a construct takes: variables, ECS secrets and vouched-for options. */
+export interface AirflowSettings {
   readonly environment?: { [name: string]: string };
-  /** Names given as ECS secrets (`secrets`), checked the same way but for their values. */
-  readonly secretNames?: string[];
-  /** The prop that holds secrets, for messages. */
-  readonly secretsProp: string;
-  /** Names the library sets itself. */
-  readonly managed: Set<string>;
-  /** The chosen release's options. */
-  readonly options: AirflowOptions;
+  readonly secrets?: { [name: string]: unknown };
   /** Options the user vouches for although the reference does not list them. */
   readonly customOptions?: string[];
-  /** The prop that lists them, for messages. */
-  readonly customOptionsProp: string;
 }
 
 /**
- * Checks users' Airflow variables against the chosen release's configuration reference: unknown
- * or misspelled options, options this release deprecates, `_CMD`/`_SECRET` on options Airflow
- * does not read them for, and secrets in plain environment variables. Every problem names the
- * prop, the value and the fix.
+ * Checks users' variables: the ones the library sets (naming the option that sets them), and
+ * Airflow options against the chosen release's configuration reference (unknown or misspelled
+ * options, options this release deprecates, `_CMD`/`_SECRET` on options Airflow does not read
+ * them for, secrets in plain environment variables). Every problem names the prop, the value and
+ * the fix. Values that are tokens are not inspected.
  */
-export function checkEnvironment(problems: Problems, input: EnvironmentCheckInput): void {
-  const { options } = input;
-  const custom = new Set(input.customOptions ?? []);
+export function checkEnvironment(problems: Problems, settings: AirflowSettings, options: AirflowOptions, propPrefix = ''): void {
+  const input = {
+    prop: `${propPrefix}environment`,
+    secretsProp: `${propPrefix}secrets`,
+    // one list for the whole deployment, at the top level of every construct's props
+    customOptionsProp: 'customOptions',
+  };
+  const custom = new Set(settings.customOptions ?? []);
   const check = (name: string, prop: string, isSecret: boolean) => {
-    if (input.managed.has(name)) {
-      problems.add(`${prop}.${name} is managed by cdk-airflow-ecs (setting it would break the shared configuration every component needs); remove it and use the construct's options instead`);
+    const managed = managedVariableProblem(prop, name);
+    if (managed) {
+      problems.add(managed);
       return;
     }
     if (!name.startsWith('AIRFLOW__')) return; // not an Airflow option: passed as it is
@@ -55,7 +53,7 @@ export function checkEnvironment(problems: Problems, input: EnvironmentCheckInpu
     if (deprecation) {
       const replacement = /^AIRFLOW__/.test(deprecation) ? deprecation : undefined;
       const fix = !replacement ? ` (${deprecation}); remove it`
-        : input.managed.has(replacement) ? `: it is now ${replacement}, which cdk-airflow-ecs manages; remove it and use the construct's options instead`
+        : managedExplanation(replacement) ? `: it is now ${replacement}, which is ${managedExplanation(replacement)}`
           : `; use ${replacement}${suffix ? `_${suffix}` : ''} instead`;
       problems.add(`${prop}.${name} is deprecated in Airflow ${options.airflowVersion}${fix}`);
       return;
@@ -69,7 +67,7 @@ export function checkEnvironment(problems: Problems, input: EnvironmentCheckInpu
         + `(${input.secretsProp}: { ${name}: ecs.Secret.fromSecretsManager(secret) })`);
     }
   };
-  for (const [name, value] of Object.entries(input.environment ?? {})) {
+  for (const [name, value] of Object.entries(settings.environment ?? {})) {
     if (!Token.isUnresolved(value) && /\{\{resolve:(secretsmanager|ssm-secure)/.test(value)) {
       problems.add(`${input.prop}.${name} holds a secret reference ('${value.slice(0, 60)}…'): CloudFormation would resolve it into the task definition in plain text; `
         + `pass it in ${input.secretsProp} as an ECS secret (ecs.Secret.fromSecretsManager(secret, 'field'))`);
@@ -77,7 +75,7 @@ export function checkEnvironment(problems: Problems, input: EnvironmentCheckInpu
     }
     check(name, input.prop, false);
   }
-  for (const name of input.secretNames ?? []) check(name, input.secretsProp, true);
+  for (const name of Object.keys(settings.secrets ?? {})) check(name, input.secretsProp, true);
   for (const name of custom) {
     if (!OPTION.test(name)) {
       problems.add(`${input.customOptionsProp} entry '${name}' is not an Airflow option name; write it as AIRFLOW__{SECTION}__{KEY}`);

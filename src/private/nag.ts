@@ -5,6 +5,12 @@ import { IConstruct } from 'constructs';
 export interface NagAcknowledgement {
   readonly id: string;
   readonly reason: string;
+  /**
+   * The findings accepted, for rules that report several per resource (IAM4, IAM5): exact
+   * finding ids or `{ regex: '/.../' }`. Any other finding of the rule is still reported, so a
+   * wildcard a user's grant adds to the same policy shows up.
+   */
+  readonly appliesTo?: (string | { regex: string })[];
 }
 
 /**
@@ -19,7 +25,9 @@ export function acknowledgeNag(scope: IConstruct, acknowledgements: NagAcknowled
     if (!(l1 instanceof CfnResource)) continue;
     const existing: NagAcknowledgement[] = l1.getMetadata('cdk_nag')?.rules_to_suppress ?? [];
     const added = acknowledgements.filter(a => !existing.some(e => e.id === a.id && e.reason === a.reason));
-    l1.addMetadata('cdk_nag', { rules_to_suppress: [...existing, ...added.map(a => ({ id: a.id, reason: a.reason }))] });
+    // cdk-nag's metadata format: snake_case applies_to
+    const rules = added.map(a => ({ id: a.id, reason: a.reason, ...(a.appliesTo ? { applies_to: a.appliesTo } : {}) }));
+    l1.addMetadata('cdk_nag', { rules_to_suppress: [...existing, ...rules] });
   }
 }
 
@@ -56,18 +64,29 @@ export const NAG = {
   logBucketObjects: {
     id: 'AwsSolutions-IAM5',
     reason: 'Wildcards are object keys under logs/ in the task-log bucket and S3 read/write actions on them: Airflow writes one log object per task try.',
+    appliesTo: [
+      'Action::s3:GetBucket*', 'Action::s3:GetObject*', 'Action::s3:List*', 'Action::s3:Abort*', 'Action::s3:DeleteObject*',
+      { regex: '/^Resource::.*\\/logs\\/\\*$/' },
+    ],
   },
   putMetricData: {
     id: 'AwsSolutions-IAM5',
     reason: 'cloudwatch:PutMetricData supports no resource ARNs; the policy is limited to the library\'s namespace by the cloudwatch:namespace condition.',
+    appliesTo: ['Resource::*'],
   },
   taskProtection: {
     id: 'AwsSolutions-IAM5',
     reason: 'ecs:UpdateTaskProtection is scoped to the tasks of this cluster; task ARNs are not known before the tasks start.',
+    appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task\\/[^/]+\\/\\*$/' }],
   },
   migrationLambdas: {
     id: 'AwsSolutions-IAM5',
     reason: 'The migration runner may describe only the tasks of this cluster and this stack, and the CDK provider framework may invoke only its own functions (the wildcard is their versions).',
+    appliesTo: [
+      { regex: '/^Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task\\/[^/]+\\/\\*$/' },
+      { regex: '/^Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack\\/[^/]+\\/\\*$/' },
+      { regex: '/^Resource::<[^>]+\\.Arn>:\\*$/' },
+    ],
   },
   lambdaBasicExecution: {
     id: 'AwsSolutions-IAM4',

@@ -6,7 +6,7 @@
  * command's standard output as the value. That lets us keep the password, the Fernet key and the
  * AUTH token as separate ECS secrets (never in the template, never in a plain environment
  * variable) and assemble the URLs inside the container, percent-encoding user name, password and
- * database name so that any password works (the story's commits #30 and #31). Unlike plain
+ * database name so that any password works (docs/pitfalls.md, #30 and #31). Unlike plain
  * environment values, `_CMD` output is not `$VAR`-expanded, so a `$` in a password stays a `$`.
  *
  * Airflow runs a `_CMD` with `shlex.split(command)` and `subprocess.Popen`, without a shell, and
@@ -14,11 +14,6 @@
  * (apache/airflow #21657). Each command is `python3 -c "<code>"`, where the code holds no `"`,
  * `$`, `` ` `` or `\`, so it also means the same when a person pastes it into bash.
  */
-
-import { DEFAULTS } from './defaults';
-
-/** How often the wait-for-migrations container tries the database, 3 s apart (2 minutes). */
-const DATABASE_WAIT_ATTEMPTS = 40;
 
 /** Environment variables the commands read; set as ECS secrets or plain environment. */
 export const RUNTIME_ENV = {
@@ -43,7 +38,7 @@ function pythonCommand(code: string): string {
 /**
  * `quote(value, safe='')` and not `quote_plus`: SQLAlchemy, kombu and redis-py decode the user
  * name and password of a URL with `unquote`, which turns `%20` back into a space but leaves `+`
- * as a plus sign. The database name is not encoded: SQLAlchemy 1.4 (Airflow 3.1's) does not
+ * as a plus sign. The database name is not encoded: SQLAlchemy before 2.1 (every Airflow 3.1-3.3 image) does not
  * decode it, so `AirflowStorage` only accepts names of letters, digits and underscores.
  */
 const ENCODE = "import os,urllib.parse as u;e=os.environ;q=lambda k:u.quote(e[k],safe='');";
@@ -87,46 +82,9 @@ export const FERNET_KEY_CMD = pythonCommand(
   `import os;print(','.join(k.strip()+'='*(-len(k.strip())%4) for k in os.environ['${RUNTIME_ENV.fernetKey}'].split(',')),end='')`,
 );
 
-/**
- * The wait-for-migrations init container's script (`bash -c`): wait until the metadata database
- * answers, then until its schema is the image's (`airflow db check-migrations`). The official
- * image's entrypoint checks the database before every command up to Airflow 3.2, but from 3.3 on
- * only before the long-running components, so `db check-migrations` alone would fail at once on a
- * database that is restarting (the local ECS runtime's fault scenario showed it).
- */
-export const WAIT_FOR_MIGRATIONS_SCRIPT = [
-  'set -euo pipefail',
-  `for attempt in $(seq 1 ${DATABASE_WAIT_ATTEMPTS}); do`,
-  '  if airflow db check > /dev/null 2>&1; then break; fi',
-  `  if [ "$attempt" -eq ${DATABASE_WAIT_ATTEMPTS} ]; then echo "the metadata database did not answer in ${DATABASE_WAIT_ATTEMPTS * 3} s" >&2; exit 1; fi`,
-  '  echo "waiting for the metadata database (attempt $attempt)"',
-  '  sleep 3',
-  'done',
-  `exec airflow db check-migrations --migration-wait-timeout ${DEFAULTS.migrationWaitTimeoutSeconds}`,
-].join('\n');
-
 /** Environment variables of the migration task's bootstrap script. */
 export const BOOTSTRAP_ENV = {
   adminUsername: 'CDK_AIRFLOW_ADMIN_USERNAME',
   adminPassword: 'CDK_AIRFLOW_ADMIN_PASSWORD',
   adminEmail: 'CDK_AIRFLOW_ADMIN_EMAIL',
 } as const;
-
-/**
- * The migration task's script (run by `bash -c` through the image's entrypoint, after its
- * database check): migrate the metadata database, then make sure the admin user exists.
- *
- * Idempotent: when `users create` fails, the script succeeds only if the admin user is in the
- * exported user list, so a deployment that runs it again passes and a real failure (no FAB auth
- * manager, database error) fails the deployment. An existing admin's password is not changed.
- */
-export const BOOTSTRAP_SCRIPT = [
-  'set -euo pipefail',
-  'airflow db migrate',
-  `if ! airflow users create --username "$${BOOTSTRAP_ENV.adminUsername}" --password "$${BOOTSTRAP_ENV.adminPassword}" --email "$${BOOTSTRAP_ENV.adminEmail}" --firstname Airflow --lastname Admin --role Admin; then`,
-  '  users_file="$(mktemp)"',
-  '  airflow users export "$users_file"',
-  `  python3 -c "import json,os,sys;u=os.environ['${BOOTSTRAP_ENV.adminUsername}'];sys.exit(0 if any(x.get('username')==u for x in json.load(open(sys.argv[1]))) else 1)" "$users_file"`,
-  `  echo "admin user $${BOOTSTRAP_ENV.adminUsername} already exists; password left unchanged"`,
-  'fi',
-].join('\n');

@@ -1,24 +1,32 @@
 import { Token } from 'aws-cdk-lib';
+import { IConstruct } from 'constructs';
 
 /**
- * Collects every problem with a set of props and throws once, so a user fixes them all in one
- * round. Each message says what is wrong, the value received and the fix.
+ * The problems with one construct's props. They are reported at synth, by the CDK's validation of
+ * the whole construct tree, so that every problem of every construct appears in one error, each
+ * line with the construct's path: `[Services/Airflow] workers.minCapacity (5) must be <= ...`.
+ * Each message says what is wrong, the value received and the fix.
  */
 export class Problems {
+  /** Messages already reported in a construct tree: a problem found by several constructs is reported once. */
+  private static readonly reported = new WeakMap<IConstruct, Set<string>>();
+
   private readonly messages: string[] = [];
+  private readonly seen: Set<string>;
+
+  constructor(scope: IConstruct) {
+    const root = scope.node.root;
+    this.seen = Problems.reported.get(root) ?? new Set();
+    Problems.reported.set(root, this.seen);
+    scope.node.addValidation({ validate: () => [...this.messages] });
+  }
 
   public add(message: string): void {
+    if (this.seen.has(message)) return;
+    this.seen.add(message);
     this.messages.push(message);
   }
 
-  public throwIfAny(what: string): void {
-    if (this.messages.length === 1) {
-      throw new Error(`${what}: ${this.messages[0]}`);
-    }
-    if (this.messages.length > 1) {
-      throw new Error(`${what} has ${this.messages.length} problems:\n- ${this.messages.join('\n- ')}`);
-    }
-  }
 }
 
 /** Whether a number is known at synth time (not a token). */
@@ -26,57 +34,15 @@ export function isConcrete(value: number | undefined): value is number {
   return value !== undefined && !Token.isUnresolved(value);
 }
 
-/**
- * Fargate's valid task CPU/memory pairs (DESIGN §3; AWS "Task size" table). aws-cdk-lib only
- * warns about an invalid pair and the deployment then fails; we refuse it at synth.
- */
-const FARGATE_SIZES: { cpu: number; minMiB: number; maxMiB: number; stepMiB: number; explicit?: number[] }[] = [
-  { cpu: 256, minMiB: 512, maxMiB: 2048, stepMiB: 1024, explicit: [512, 1024, 2048] },
-  { cpu: 512, minMiB: 1024, maxMiB: 4096, stepMiB: 1024 },
-  { cpu: 1024, minMiB: 2048, maxMiB: 8192, stepMiB: 1024 },
-  { cpu: 2048, minMiB: 4096, maxMiB: 16384, stepMiB: 1024 },
-  { cpu: 4096, minMiB: 8192, maxMiB: 30720, stepMiB: 1024 },
-  { cpu: 8192, minMiB: 16384, maxMiB: 61440, stepMiB: 4096 },
-  { cpu: 16384, minMiB: 32768, maxMiB: 122880, stepMiB: 8192 },
-];
-
-function memoriesFor(cpu: number): number[] {
-  const row = FARGATE_SIZES.find(r => r.cpu === cpu)!;
-  if (row.explicit) return row.explicit;
-  const out: number[] = [];
-  for (let m = row.minMiB; m <= row.maxMiB; m += row.stepMiB) out.push(m);
-  return out;
+/** Whether a string is known at synth time (not a token). */
+export function isConcreteString(value: string | undefined): value is string {
+  return value !== undefined && !Token.isUnresolved(value);
 }
 
-/**
- * Checks one Fargate task size; adds a problem naming `prop` when the pair is invalid.
- */
-export function checkFargateSize(problems: Problems, prop: string, cpu: number, memoryLimitMiB: number): void {
-  if (!isConcrete(cpu) || !isConcrete(memoryLimitMiB)) return;
-  const row = FARGATE_SIZES.find(r => r.cpu === cpu);
-  if (!row) {
-    problems.add(`${prop}.cpu (${cpu}) is not a Fargate CPU size; use one of ${FARGATE_SIZES.map(r => r.cpu).join(', ')} (1024 = 1 vCPU)`);
-    return;
-  }
-  const valid = memoriesFor(cpu);
-  if (!valid.includes(memoryLimitMiB)) {
-    const range = row.explicit
-      ? valid.join(', ')
-      : `${row.minMiB}–${row.maxMiB} in steps of ${row.stepMiB}`;
-    const fitting = FARGATE_SIZES.filter(r => memoriesFor(r.cpu).includes(memoryLimitMiB)).map(r => r.cpu);
-    const hint = fitting.length > 0 ? `, or set ${prop}.cpu to ${orList(fitting)} for ${memoryLimitMiB} MiB` : '';
-    problems.add(`${prop}.memoryLimitMiB (${memoryLimitMiB}) does not fit ${prop}.cpu (${cpu}) on Fargate; with cpu ${cpu} use ${range} MiB${hint}`);
-  }
-}
-
-/** Checks a whole, non-negative count such as a desired task count. */
+/** Checks a whole number of at least `min`, such as a desired task count. */
 export function checkCount(problems: Problems, prop: string, value: number | undefined, min: number): void {
   if (!isConcrete(value)) return;
   if (!Number.isInteger(value) || value < min) {
     problems.add(`${prop} (${value}) must be a whole number >= ${min}`);
   }
-}
-
-function orList(items: number[]): string {
-  return items.length === 1 ? `${items[0]}` : `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
 }

@@ -5,77 +5,24 @@ import * as cwactions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { exactCapacitySteps, METRIC_NAMESPACE, SCALING_ENV, WORKER_SCALING_SCRIPT } from './queue-metrics';
+import { WorkerAutoscalingOptions, WorkerCapacityOptions } from './scaling-options';
+import { validateWorkerAutoscaling } from './validation';
 import { AirflowComponent } from '../common/airflow-component';
 import { databaseEnvironment, databaseSecrets } from '../private/config';
 import { AIRFLOW_USER, DEFAULTS } from '../private/defaults';
 import { acknowledgeNag, NAG } from '../private/nag';
-import { exactCapacitySteps, METRIC_NAMESPACE, SCALING_ENV, validateWorkerAutoscaling, WORKER_SCALING_SCRIPT } from '../private/worker-scaling';
+import { Problems } from '../private/validation';
 import { AirflowService } from '../service/airflow-service';
-
-/**
- * How the Celery workers scale and where they run.
- */
-export interface WorkerAutoscalingOptions {
-  /**
-   * The fewest workers. 0 scales to zero when no task is queued or running (the first task then
-   * waits for a worker to start, about 2–4 minutes).
-   *
-   * @default 0
-   */
-  readonly minCapacity?: number;
-
-  /**
-   * The most workers. `maxCapacity x concurrency` tasks run at once at most.
-   *
-   * @default 10
-   */
-  readonly maxCapacity?: number;
-
-  /**
-   * How long the need for workers must stay lower before workers are removed.
-   *
-   * @default Duration.minutes(5)
-   */
-  readonly scaleInCooldown?: Duration;
-
-  /**
-   * How long a task may wait in the queue, for example for a worker to start from zero, and still
-   * run: sets `[scheduler] task_queued_timeout` and the Execution API token lifetime
-   * (`[execution_api] jwt_expiration_time`, 10 minutes by default in Airflow) on every component.
-   *
-   * @default Duration.minutes(30)
-   */
-  readonly maxQueueWait?: Duration;
-
-  /**
-   * Run workers on Fargate Spot, mixed with on-demand Fargate (Fargate never falls back to
-   * on-demand by itself when Spot has no capacity). The control plane never runs on Spot.
-   *
-   * @default true
-   */
-  readonly spot?: boolean;
-
-  /**
-   * Workers that always run on on-demand Fargate, before the Spot/on-demand weights apply.
-   *
-   * @default 0
-   */
-  readonly onDemandBase?: number;
-
-  /**
-   * The share of workers beyond `onDemandBase` that run on Fargate Spot, in percent; the rest run
-   * on on-demand Fargate. 100 means Spot only, which stops scaling out while Spot has no capacity.
-   *
-   * @default 75
-   */
-  readonly spotPercent?: number;
-}
 
 /**
  * Properties of `WorkerAutoscaling`.
  */
 export interface WorkerAutoscalingProps extends WorkerAutoscalingOptions {
-  /** The Celery worker service to scale. */
+  /**
+   * The Celery worker service to scale. Create it with `autoscaled: true` (no DesiredCount in the
+   * template) and, for Spot, `capacityProviderStrategies: WorkerAutoscaling.capacityProviderStrategies()`.
+   */
   readonly workers: AirflowService;
 
   /** The scheduler service: the queue-metrics publisher runs as a sidecar in its task. */
@@ -93,19 +40,31 @@ export interface WorkerAutoscalingProps extends WorkerAutoscalingOptions {
  *   every minute: workers follow the queue within about two minutes, from zero too.
  * - A `scale-in-protection` sidecar in each worker task turns on ECS task scale-in protection
  *   while the worker runs tasks, so scale-in stops idle workers only.
- * - Workers run on a FARGATE_SPOT/FARGATE capacity-provider mix.
  */
 export class WorkerAutoscaling extends Construct {
+  /**
+   * A FARGATE_SPOT/FARGATE mix for the worker service (Fargate never falls back to on-demand by
+   * itself when Spot has no capacity): `onDemandBase` workers on FARGATE, then `spotPercent` of
+   * the rest on FARGATE_SPOT. Without Spot, FARGATE only.
+   *
+   * @param options the Spot mix
+   */
+  public static capacityProviderStrategies(options: WorkerCapacityOptions = {}): ecs.CapacityProviderStrategy[] {
+    const spot = options.spot ?? DEFAULTS.workerScaling.spot;
+    const spotPercent = options.spotPercent ?? DEFAULTS.workerScaling.spotPercent;
+    const onDemandBase = options.onDemandBase ?? DEFAULTS.workerScaling.onDemandBase;
+    return spot
+      ? [
+        { capacityProvider: 'FARGATE', base: onDemandBase, weight: 100 - spotPercent },
+        { capacityProvider: 'FARGATE_SPOT', weight: spotPercent },
+      ].filter(s => s.weight > 0 || (s.base ?? 0) > 0)
+      : [{ capacityProvider: 'FARGATE', base: onDemandBase, weight: 1 }];
+  }
+
   /** The scalable target of the worker service's desired count. */
   public readonly scalableTarget: appscaling.ScalableTarget;
   /** The ExactCapacity step policy driven by `DesiredWorkers`. */
   public readonly scalingAction: appscaling.StepScalingAction;
-  /** The workers the queue needs, as published (Maximum per minute). */
-  public readonly desiredWorkersMetric: cloudwatch.Metric;
-  /** Task instances in the `queued` state on the workers' queues. */
-  public readonly queuedTasksMetric: cloudwatch.Metric;
-  /** Task instances in the `running` state on the workers' queues. */
-  public readonly runningTasksMetric: cloudwatch.Metric;
   /** The alarm that applies `DesiredWorkers` every minute (always in ALARM while data flows). */
   public readonly scalingAlarm: cloudwatch.Alarm;
   /** In alarm when no queue metrics arrive (the publisher is down, so workers no longer scale). */
@@ -114,54 +73,29 @@ export class WorkerAutoscaling extends Construct {
   public readonly publisherContainer: ecs.ContainerDefinition;
   /** The scale-in protection container in the worker task. */
   public readonly protectionContainer: ecs.ContainerDefinition;
-  /** The capacity-provider strategy of the workers. */
-  public readonly capacityProviderStrategies: ecs.CapacityProviderStrategy[];
+  private readonly dimensions: Record<string, string>;
 
   constructor(scope: Construct, id: string, props: WorkerAutoscalingProps) {
     super(scope, id);
-    validateWorkerAutoscaling(props, 'workers.');
+    const problems = new Problems(this);
+    validateWorkerAutoscaling(problems, props, 'workers.');
     if (props.workers.component !== AirflowComponent.CELERY_WORKER) {
-      throw new Error(`WorkerAutoscaling: workers must be the Celery worker service, got ${props.workers.component.name}`);
+      problems.add(`workers must be the Celery worker service, got the ${props.workers.component.name} service; pass the AirflowService of AirflowComponent.CELERY_WORKER`);
     }
     if (props.scheduler.component !== AirflowComponent.SCHEDULER) {
-      throw new Error(`WorkerAutoscaling: scheduler must be the scheduler service, got ${props.scheduler.component.name}`);
+      problems.add(`scheduler must be the scheduler service, got the ${props.scheduler.component.name} service; pass the AirflowService of AirflowComponent.SCHEDULER`);
     }
-    const minCapacity = props.minCapacity ?? DEFAULTS.workerScaling.minCapacity;
-    const maxCapacity = props.maxCapacity ?? DEFAULTS.workerScaling.maxCapacity;
+    // safe values while building: synth fails anyway on a negative min or a min above max
+    const minCapacity = Math.max(0, props.minCapacity ?? DEFAULTS.workerScaling.minCapacity);
+    const maxCapacity = Math.max(props.maxCapacity ?? DEFAULTS.workerScaling.maxCapacity, minCapacity, 1);
     const cooldown = props.scaleInCooldown ?? Duration.seconds(DEFAULTS.workerScaling.scaleInCooldownSeconds);
     const service = props.workers.service;
     const cluster = service.cluster;
-
-    // --- where workers run: Spot mixed with on-demand, never launch type FARGATE ---
-    const spot = props.spot ?? true;
-    const spotPercent = props.spotPercent ?? DEFAULTS.workerScaling.spotPercent;
-    const onDemandBase = props.onDemandBase ?? 0;
-    this.capacityProviderStrategies = spot
-      ? [
-        { capacityProvider: 'FARGATE', base: onDemandBase, weight: 100 - spotPercent },
-        { capacityProvider: 'FARGATE_SPOT', weight: spotPercent },
-      ].filter(s => s.weight > 0 || (s.base ?? 0) > 0)
-      : [{ capacityProvider: 'FARGATE', base: onDemandBase, weight: 1 }];
-    if (cluster instanceof ecs.Cluster) {
-      cluster.enableFargateCapacityProviders();
-      // the capacity providers must be associated before the service uses them
-      service.node.addDependency(cluster);
-    }
-    const cfnService = service.node.defaultChild as ecs.CfnService;
-    cfnService.launchType = undefined;
-    cfnService.capacityProviderStrategy = this.capacityProviderStrategies;
+    const storage = props.scheduler.storage;
 
     // --- the signal: published by a sidecar of the scheduler ---
     // Known at synth: the worker service's name would make the scheduler wait for the workers.
-    const dimensions = { ClusterName: cluster.clusterName, WorkerService: Names.uniqueId(service) };
-    const metric = (metricName: string, statistic: string) => new cloudwatch.Metric({
-      namespace: METRIC_NAMESPACE, metricName, dimensionsMap: dimensions, statistic, period: Duration.minutes(1),
-    });
-    this.desiredWorkersMetric = metric('DesiredWorkers', 'Maximum');
-    this.queuedTasksMetric = metric('QueuedTasks', 'Maximum');
-    this.runningTasksMetric = metric('RunningTasks', 'Maximum');
-
-    const storage = props.scheduler.storage;
+    this.dimensions = { ClusterName: cluster.clusterName, WorkerService: Names.uniqueId(service) };
     const scriptContainer = (task: AirflowService, containerId: string, name: string, job: string, env: Record<string, string>, essential: boolean) =>
       task.taskDefinition.addContainer(containerId, {
         containerName: name,
@@ -179,40 +113,41 @@ export class WorkerAutoscaling extends Construct {
     // essential: if it stops, the scheduler task restarts with it, rather than workers silently
     // no longer scaling (it catches its own errors and keeps going).
     this.publisherContainer = scriptContainer(props.scheduler, 'QueueMetrics', 'queue-metrics', 'publish', {
-      AIRFLOW__CELERY__WORKER_CONCURRENCY: `${props.workers.workerConcurrency ?? DEFAULTS.workers.concurrency}`,
-      [SCALING_ENV.queues]: (props.workers.workerQueues ?? ['default']).join(','),
-      [SCALING_ENV.period]: '30',
+      AIRFLOW__CELERY__WORKER_CONCURRENCY: `${props.workers.concurrency ?? DEFAULTS.workers.concurrency}`,
+      [SCALING_ENV.queues]: (props.workers.queues ?? DEFAULTS.workers.queues).join(','),
+      [SCALING_ENV.period]: `${DEFAULTS.workerScaling.publishPeriodSeconds}`,
       [SCALING_ENV.cooldown]: `${cooldown.toSeconds()}`,
       [SCALING_ENV.minCapacity]: `${minCapacity}`,
       [SCALING_ENV.maxCapacity]: `${maxCapacity}`,
       [SCALING_ENV.namespace]: METRIC_NAMESPACE,
-      [SCALING_ENV.dimensions]: Stack.of(this).toJsonString(dimensions),
+      [SCALING_ENV.dimensions]: Stack.of(this).toJsonString(this.dimensions),
     }, true);
-    props.scheduler.taskDefinition.taskRole.addToPrincipalPolicy(new iam.PolicyStatement({
-      actions: ['cloudwatch:PutMetricData'],
-      resources: ['*'],
-      conditions: { StringEquals: { 'cloudwatch:namespace': METRIC_NAMESPACE } },
-    }));
-
-    acknowledgeNag(props.scheduler.taskDefinition.taskRole, [NAG.putMetricData], true);
+    // A policy of its own, so that the Resource::* it needs is acknowledged on it alone and a
+    // wildcard granted to the scheduler's role still shows up in cdk-nag.
+    const publishPolicy = new iam.Policy(this, 'PublishMetricsPolicy', {
+      roles: [props.scheduler.taskDefinition.taskRole],
+      statements: [new iam.PolicyStatement({
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': METRIC_NAMESPACE } },
+      })],
+    });
+    props.scheduler.service.node.addDependency(publishPolicy);
+    acknowledgeNag(publishPolicy, [NAG.putMetricData]);
 
     // not essential: if it stops, a busy worker may be chosen for scale-in (Celery then finishes
     // its tasks within the 120 s stop timeout), which beats killing the worker now
     this.protectionContainer = scriptContainer(props.workers, 'ScaleInProtection', 'scale-in-protection', 'protect', {
-      [SCALING_ENV.period]: '15',
+      [SCALING_ENV.period]: `${DEFAULTS.workerScaling.protectPeriodSeconds}`,
       [SCALING_ENV.protectionMinutes]: `${DEFAULTS.workerScaling.protectionMinutes}`,
     }, false);
     props.workers.taskDefinition.taskRole.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: ['ecs:UpdateTaskProtection', 'ecs:GetTaskProtection'],
       resources: [Stack.of(this).formatArn({ service: 'ecs', resource: 'task', resourceName: `${cluster.clusterName}/*` })],
     }));
-
     acknowledgeNag(props.workers.taskDefinition.taskRole, [NAG.taskProtection], true);
 
     // --- the policy: ExactCapacity = DesiredWorkers, re-applied every minute ---
-    // No DesiredCount in the template: CloudFormation would reset the worker count to it on every
-    // update of the service. ECS starts with one worker, then the policy takes over.
-    cfnService.desiredCount = undefined;
     this.scalableTarget = new appscaling.ScalableTarget(this, 'Target', {
       serviceNamespace: appscaling.ServiceNamespace.ECS,
       scalableDimension: 'ecs:service:DesiredCount',
@@ -231,7 +166,7 @@ export class WorkerAutoscaling extends Construct {
     }
     // CloudWatch re-invokes Auto Scaling actions every minute while an alarm stays in ALARM, so
     // an alarm that is always in ALARM re-applies the current DesiredWorkers every minute.
-    this.scalingAlarm = this.desiredWorkersMetric.createAlarm(this, 'ScalingAlarm', {
+    this.scalingAlarm = this.metricDesiredWorkers().createAlarm(this, 'ScalingAlarm', {
       alarmDescription: 'Sets the Airflow worker count to DesiredWorkers every minute (always in ALARM while the queue metrics flow; this is expected)',
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -242,11 +177,49 @@ export class WorkerAutoscaling extends Construct {
 
     this.metricsMissingAlarm = new cloudwatch.Alarm(this, 'MetricsMissingAlarm', {
       alarmDescription: 'No Airflow queue metrics for 5 minutes: the queue-metrics sidecar of the scheduler is not publishing, so workers do not scale',
-      metric: this.desiredWorkersMetric.with({ statistic: 'SampleCount', period: Duration.minutes(5) }),
+      metric: this.metricDesiredWorkers({ statistic: 'SampleCount', period: Duration.minutes(5) }),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+  }
+
+  /**
+   * The workers the queue needs, as published (Maximum per minute by default).
+   *
+   * @param props metric options, such as another period or statistic
+   */
+  public metricDesiredWorkers(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('DesiredWorkers', props);
+  }
+
+  /**
+   * Task instances in the `queued` state on the workers' queues (Maximum per minute by default).
+   *
+   * @param props metric options, such as another period or statistic
+   */
+  public metricQueuedTasks(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('QueuedTasks', props);
+  }
+
+  /**
+   * Task instances in the `running` state on the workers' queues (Maximum per minute by default).
+   *
+   * @param props metric options, such as another period or statistic
+   */
+  public metricRunningTasks(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('RunningTasks', props);
+  }
+
+  private metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: METRIC_NAMESPACE,
+      metricName,
+      dimensionsMap: this.dimensions,
+      statistic: 'Maximum',
+      period: Duration.minutes(1),
+      ...props,
     });
   }
 }

@@ -1,107 +1,35 @@
-import { Annotations, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { AspectPriority, Aspects, Duration } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import * as cloudmap from 'aws-cdk-lib/aws-servicediscovery';
+import { Construct, IConstruct } from 'constructs';
+import { WAIT_FOR_MIGRATIONS_SCRIPT } from './commands';
+import { componentSpec } from './components';
+import { checkFargateSize } from './fargate-sizes';
+import { ApiServerOptions, CeleryWorkerOptions } from './service-options';
 import { AirflowComponent } from '../common/airflow-component';
 import { AirflowImage } from '../common/airflow-image';
-import { DagSource } from '../common/dag-source';
-import { GitSyncSidecar } from '../git-sync/git-sync-sidecar';
+import { DagSourceConfig, IDagSource } from '../dags/i-dag-source';
 import { AirflowOptions } from '../private/airflow-options';
-import { componentSpec } from '../private/components';
-import { managedEnvironmentNames, sharedEnvironment, sharedSecrets } from '../private/config';
+import { sharedEnvironment, sharedSecrets } from '../private/config';
 import { AIRFLOW_USER, DEFAULTS, PORTS } from '../private/defaults';
 import { checkEnvironment } from '../private/environment-check';
-import { gitSyncDagsFolder } from '../private/git-sync-commands';
+import { airflowTask } from '../private/fargate-task';
 import { acknowledgeNag, NAG } from '../private/nag';
-import { WAIT_FOR_MIGRATIONS_SCRIPT } from '../private/runtime-commands';
-import { checkCount, checkFargateSize, isConcrete, Problems } from '../private/validation';
-import type { WorkerAutoscalingOptions } from '../scaling/worker-autoscaling';
-import { AirflowStorage } from '../storage/airflow-storage';
-
-/**
- * Size and extra environment of one Airflow component's tasks.
- */
-export interface AirflowTaskOptions {
-  /**
-   * Task CPU units (1024 = 1 vCPU). Must form a valid Fargate pair with `memoryLimitMiB`.
-   *
-   * @default - api-server, scheduler and dag-processor 1024; triggerer 512; workers 1024
-   */
-  readonly cpu?: number;
-
-  /**
-   * Task memory in MiB. Must form a valid Fargate pair with `cpu`.
-   *
-   * @default - api-server, scheduler and dag-processor 2048; triggerer 1024; workers 3072
-   */
-  readonly memoryLimitMiB?: number;
-
-  /**
-   * Extra environment variables for this component, for example
-   * `{ AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG: '32' }`. `AIRFLOW__*` names are checked against
-   * the configuration reference of the image's Airflow release: an unknown, misspelled or
-   * deprecated option fails synth with the nearest valid one (list options the reference does
-   * not know, such as those of a provider you install, in `customOptions`). Variables the library
-   * manages cannot be set here. Never put secrets here: they would be stored in the template in
-   * plain text; use `secrets`.
-   *
-   * @default - none
-   */
-  readonly environment?: { [name: string]: string };
-
-  /**
-   * Extra secrets for this component, injected by ECS as environment variables when a task
-   * starts, for example `{ AIRFLOW__SMTP__SMTP_PASSWORD: ecs.Secret.fromSecretsManager(secret) }`.
-   * The task execution role gets read access. Names are checked like `environment`.
-   *
-   * @default - none
-   */
-  readonly secrets?: { [name: string]: ecs.Secret };
-}
-
-/**
- * Size, count and extra environment of one Airflow component.
- */
-export interface AirflowComponentOptions extends AirflowTaskOptions {
-  /**
-   * Number of tasks.
-   *
-   * @default 1
-   */
-  readonly desiredCount?: number;
-}
-
-/**
- * Options of the Celery workers: their size, how many tasks each runs, and how they scale.
- */
-export interface AirflowWorkerOptions extends AirflowTaskOptions, WorkerAutoscalingOptions {
-  /**
-   * Tasks one worker runs at the same time (`[celery] worker_concurrency`). Each running task is
-   * a Python process of 150–300 MiB: `memoryLimitMiB / concurrency` must be at least 256.
-   *
-   * @default 8
-   */
-  readonly concurrency?: number;
-
-  /**
-   * The Celery queues the workers consume (`airflow celery worker --queues`); only their tasks
-   * count for scaling. Tasks go to a queue through the operator's `queue` argument.
-   *
-   * @default ['default']
-   */
-  readonly queues?: string[];
-}
+import { checkCount, isConcrete, isConcreteString, Problems } from '../private/validation';
+import { IAirflowStorage } from '../storage/i-airflow-storage';
 
 /**
  * Properties of an `AirflowService`.
  */
-export interface AirflowServiceProps extends AirflowComponentOptions {
+export interface AirflowServiceProps extends ApiServerOptions, CeleryWorkerOptions {
   /** The ECS cluster to run in. Its VPC must be the storage's VPC. */
   readonly cluster: ecs.ICluster;
 
   /** The storage: database, broker, log bucket and shared secrets. */
-  readonly storage: AirflowStorage;
+  readonly storage: IAirflowStorage;
 
   /** Which Airflow component this service runs. */
   readonly component: AirflowComponent;
@@ -124,10 +52,18 @@ export interface AirflowServiceProps extends AirflowComponentOptions {
   /**
    * The URL of the api-server's Execution API, which Celery workers call to run tasks.
    *
-   * @default - `http://airflow-api-server:8080/execution/` when the cluster has a default Cloud
-   * Map namespace (ECS Service Connect), else `http://localhost:8080/execution/`
+   * @default - `http://airflow-api-server:8080/execution/` when the service is a Service Connect
+   * client (a namespace is given or the cluster has a default one), else `http://localhost:8080/execution/`
    */
   readonly executionApiServerUrl?: string;
+
+  /**
+   * The Service Connect namespace the service joins; the api-server serves the Execution API in
+   * it as `airflow-api-server:8080`.
+   *
+   * @default - the cluster's default Cloud Map namespace, if any
+   */
+  readonly serviceConnectNamespace?: cloudmap.INamespace;
 
   /**
    * The URL users reach the api-server at (`[api] base_url`).
@@ -137,20 +73,6 @@ export interface AirflowServiceProps extends AirflowComponentOptions {
   readonly baseUrl?: string;
 
   /**
-   * Tasks one Celery worker runs at the same time; only for `AirflowComponent.CELERY_WORKER`.
-   *
-   * @default 8
-   */
-  readonly workerConcurrency?: number;
-
-  /**
-   * The Celery queues the worker consumes; only for `AirflowComponent.CELERY_WORKER`.
-   *
-   * @default ['default']
-   */
-  readonly workerQueues?: string[];
-
-  /**
    * How long the component's container logs are kept in CloudWatch Logs.
    *
    * @default logs.RetentionDays.ONE_MONTH
@@ -158,21 +80,28 @@ export interface AirflowServiceProps extends AirflowComponentOptions {
   readonly logRetention?: logs.RetentionDays;
 
   /**
-   * Run `airflow db check-migrations` before the component starts, so it never runs against a
-   * database whose schema is older than its code.
+   * Wait for the database and run `airflow db check-migrations` before the component starts, so
+   * it never runs against a database whose schema is older than its code.
    *
    * @default true
    */
   readonly waitForMigrations?: boolean;
 
   /**
-   * Where DAG files come from. With `DagSource.gitSync`, the components that read DAG files
-   * (dag-processor, triggerer and Celery workers) get a git-sync sidecar; every component gets the
-   * same `[core] dags_folder`.
+   * Where DAG files come from. The components that read DAG files (dag-processor, triggerer and
+   * Celery workers) get what the source adds (a git-sync sidecar for `DagSource.gitSync`);
+   * every component gets the same `[core] dags_folder`.
    *
    * @default DagSource.fromImage()
    */
-  readonly dags?: DagSource;
+  readonly dags?: IDagSource;
+
+  /**
+   * Subnets of the tasks.
+   *
+   * @default - the VPC's private subnets with egress
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
 
   /**
    * Airflow options that `environment` and `secrets` may set although the configuration
@@ -184,20 +113,53 @@ export interface AirflowServiceProps extends AirflowComponentOptions {
   readonly customOptions?: string[];
 
   /**
-   * Subnets of the tasks.
+   * Variables every component of the deployment shares, set before `environment`.
+   * `AirflowOnEcs` passes its top-level `environment` here and checks it once for every
+   * component; they are not checked again here.
    *
-   * @default - the VPC's private subnets with egress
+   * @default - none
    */
-  readonly vpcSubnets?: ec2.SubnetSelection;
+  readonly deploymentEnvironment?: { [name: string]: string };
 
   /**
-   * How long ECS ignores failing load balancer health checks after a task starts; only for a
-   * load-balanced service. Airflow needs minutes to start: an image pull, the database check
-   * and the migration wait come first.
+   * Secrets every component of the deployment shares, set before `secrets`; checked by their
+   * owner, like `deploymentEnvironment`.
    *
-   * @default - 480 seconds for the api-server, not set for other components
+   * @default - none
    */
-  readonly healthCheckGracePeriod?: Duration;
+  readonly deploymentSecrets?: { [name: string]: ecs.Secret };
+
+  /**
+   * How long a task may wait in the queue and still run, for example while a worker starts from
+   * zero: `[scheduler] task_queued_timeout` and the Execution API token lifetime
+   * (`[execution_api] jwt_expiration_time`).
+   *
+   * @default - Airflow's defaults (10 minutes each)
+   */
+  readonly maxQueueWait?: Duration;
+
+  /**
+   * How many tasks run at once across the deployment (`[core] parallelism`).
+   *
+   * @default - Airflow's default (32)
+   */
+  readonly parallelism?: number;
+
+  /**
+   * The capacity providers of the service's tasks, such as a FARGATE_SPOT/FARGATE mix for workers
+   * (`WorkerAutoscaling.capacityProviderStrategies()`). The control plane belongs on FARGATE.
+   *
+   * @default - the FARGATE launch type
+   */
+  readonly capacityProviderStrategies?: ecs.CapacityProviderStrategy[];
+
+  /**
+   * The number of tasks is set by Application Auto Scaling (`WorkerAutoscaling`): the template
+   * holds no DesiredCount, so a deployment never resets it, and `desiredCount` must be unset.
+   *
+   * @default false
+   */
+  readonly autoscaled?: boolean;
 }
 
 /**
@@ -205,14 +167,14 @@ export interface AirflowServiceProps extends AirflowComponentOptions {
  * execution role, security group, log group, container health check and deployment circuit
  * breaker with rollback. Every component gets the same shared configuration and secrets.
  */
-export class AirflowService extends Construct implements ec2.IConnectable {
+export class AirflowService extends Construct implements ec2.IConnectable, iam.IGrantable {
   /** The ECS service. */
   public readonly service: ecs.FargateService;
   /** The task definition. */
   public readonly taskDefinition: ecs.FargateTaskDefinition;
   /** The Airflow container. */
   public readonly container: ecs.ContainerDefinition;
-  /** The init container that waits for database migrations, if any. */
+  /** The init container that waits for the database and its migrations, if any. */
   public readonly migrationWaitContainer?: ecs.ContainerDefinition;
   /** The container logs. */
   public readonly logGroup: logs.ILogGroup;
@@ -220,32 +182,44 @@ export class AirflowService extends Construct implements ec2.IConnectable {
   public readonly securityGroup: ec2.ISecurityGroup;
   /** Network access to the tasks. */
   public readonly connections: ec2.Connections;
+  /** The tasks' role: what DAG code running here may do (`bucket.grantRead(service)`). */
+  public readonly grantPrincipal: iam.IPrincipal;
   /** The component this service runs. */
   public readonly component: AirflowComponent;
   /** The image the component runs. */
   public readonly image: ecs.ContainerImage;
+  /** The Airflow image the component runs, with its release. */
+  public readonly airflowImage: AirflowImage;
   /** The storage the component uses. */
-  public readonly storage: AirflowStorage;
+  public readonly storage: IAirflowStorage;
   /** Tasks one worker runs at a time, for the Celery worker service. */
-  public readonly workerConcurrency?: number;
+  public readonly concurrency?: number;
   /** The Celery queues the worker consumes, for the Celery worker service. */
-  public readonly workerQueues?: string[];
-  /** The git-sync sidecar, on components that read DAG files when DAGs come from git. */
-  public readonly gitSync?: GitSyncSidecar;
+  public readonly queues?: string[];
+  /** What the DAG source added, on components that read DAG files. */
+  public readonly dagSource?: DagSourceConfig;
 
   constructor(scope: Construct, id: string, props: AirflowServiceProps) {
     super(scope, id);
     const image = props.image ?? AirflowImage.official();
     const spec = componentSpec(props.component, image.airflowVersion);
-    this.component = props.component;
-    const cpu = props.cpu ?? spec.defaults.cpu;
-    const memoryLimitMiB = props.memoryLimitMiB ?? spec.defaults.memoryLimitMiB;
     const isWorker = props.component === AirflowComponent.CELERY_WORKER;
     const isApiServer = props.component === AirflowComponent.API_SERVER;
-    const architecture = props.cpuArchitecture ?? ecs.CpuArchitecture.ARM64;
-    const namespace = props.cluster.defaultCloudMapNamespace;
+    const cpu = props.cpu ?? spec.defaults.cpu;
+    const memoryLimitMiB = props.memoryLimitMiB ?? spec.defaults.memoryLimitMiB;
+    const architecture = props.cpuArchitecture ?? ecs.CpuArchitecture[DEFAULTS.cpuArchitecture];
+    const namespace = props.serviceConnectNamespace ?? props.cluster.defaultCloudMapNamespace;
+    const dagsFolder = props.dags?.dagsFolder;
+    this.component = props.component;
+    this.airflowImage = image;
+    this.storage = props.storage;
+    this.concurrency = isWorker ? props.concurrency ?? DEFAULTS.workers.concurrency : undefined;
+    this.queues = isWorker ? props.queues ?? [...DEFAULTS.workers.queues] : undefined;
 
-    const env = {
+    validate(new Problems(this), props, spec.prop, { cpu, memoryLimitMiB, isWorker, isApiServer, hasNamespace: namespace !== undefined });
+
+    // every variable the component gets from the library: all in MANAGED_VARIABLES (private/config.ts)
+    const environment = {
       ...sharedEnvironment({
         storage: props.storage,
         executionApiServerUrl: props.executionApiServerUrl ?? (namespace
@@ -254,133 +228,64 @@ export class AirflowService extends Construct implements ec2.IConnectable {
         baseUrl: props.baseUrl,
       }),
       ...spec.environment,
-      ...dagsFolderEnvironment(props.dags),
-      ...(isWorker ? { AIRFLOW__CELERY__WORKER_CONCURRENCY: `${props.workerConcurrency ?? DEFAULTS.workers.concurrency}` } : {}),
+      ...(dagsFolder ? { AIRFLOW__CORE__DAGS_FOLDER: dagsFolder } : {}),
+      ...(isWorker ? { AIRFLOW__CELERY__WORKER_CONCURRENCY: `${this.concurrency}` } : {}),
+      ...(props.maxQueueWait ? queueWaitEnvironment(props.maxQueueWait) : {}),
+      ...(props.parallelism !== undefined ? { AIRFLOW__CORE__PARALLELISM: `${props.parallelism}` } : {}),
+      ...props.deploymentEnvironment,
+      ...props.environment,
     };
-    const secrets = { ...sharedSecrets(props.storage), ...props.secrets };
+    const secrets = { ...sharedSecrets(props.storage), ...props.deploymentSecrets, ...props.secrets };
 
-    const problems = new Problems();
-    const prop = spec.prop;
-    checkFargateSize(problems, prop, cpu, memoryLimitMiB);
-    checkCount(problems, `${prop}.desiredCount`, props.desiredCount, 0);
-    checkEnvironment(problems, {
-      prop: `${prop}.environment`,
-      environment: props.environment,
-      secretNames: Object.keys(props.secrets ?? {}),
-      secretsProp: `${prop}.secrets`,
-      managed: managedEnvironmentNames(env, sharedSecrets(props.storage)),
-      options: AirflowOptions.of(image.airflowVersion),
-      customOptions: props.customOptions,
-      customOptionsProp: 'customOptions',
-    });
-    if (props.workerConcurrency !== undefined && !isWorker) {
-      problems.add(`workerConcurrency (${props.workerConcurrency}) is only for AirflowComponent.CELERY_WORKER, not ${props.component.name}; remove it`);
-    }
-    checkCount(problems, 'workers.concurrency', props.workerConcurrency, 1);
-    if (props.healthCheckGracePeriod && !isApiServer) {
-      problems.add(`healthCheckGracePeriod is only for the load-balanced api-server, not ${props.component.name}; remove it (container health checks use their own start period)`);
-    }
-    if (props.healthCheckGracePeriod && !props.healthCheckGracePeriod.isUnresolved()) {
-      const seconds = props.healthCheckGracePeriod.toSeconds();
-      if (seconds < 300 || seconds > 600) {
-        problems.add(`apiServer healthCheckGracePeriod (${seconds} s) must be between 300 and 600 seconds: Airflow's api-server needs minutes to start, and the load balancer must not kill it first`);
-      }
-    }
-    const concurrency = props.workerConcurrency ?? DEFAULTS.workers.concurrency;
-    if (isWorker && isConcrete(concurrency) && concurrency >= 1 && isConcrete(memoryLimitMiB) && memoryLimitMiB / concurrency < MIB_PER_TASK) {
-      problems.add(`workers.concurrency (${concurrency}) is too high for workers.memoryLimitMiB (${memoryLimitMiB}): each running task needs at least ${MIB_PER_TASK} MiB; `
-        + `lower concurrency to ${Math.max(1, Math.floor(memoryLimitMiB / MIB_PER_TASK))} or raise memoryLimitMiB to ${concurrency * MIB_PER_TASK} or more`);
-    }
-    if (props.workerQueues !== undefined && !isWorker) {
-      problems.add(`workerQueues is only for AirflowComponent.CELERY_WORKER, not ${props.component.name}; remove it`);
-    }
-    for (const q of props.workerQueues ?? []) {
-      if (!/^[A-Za-z0-9_.-]+$/.test(q)) problems.add(`workers.queues entry '${q}' is not a Celery queue name (letters, digits, _ . -)`);
-    }
-    if (props.workerQueues !== undefined && props.workerQueues.length === 0) {
-      problems.add('workers.queues is empty, so the workers would take no task; omit it for [\'default\']');
-    }
-    if (isWorker && !namespace && props.executionApiServerUrl === undefined) {
-      problems.add('the cluster has no default Cloud Map namespace, so the workers cannot find the api-server\'s Execution API; '
-        + 'create the cluster with defaultCloudMapNamespace (ECS Service Connect, as AirflowOnEcs does) or pass executionApiServerUrl');
-    }
-    problems.throwIfAny(`AirflowService ${props.component.name}`);
-
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? DEFAULTS.logRetentionDays as logs.RetentionDays,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-
-    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
+    const task = airflowTask(this, {
+      vpc: props.cluster.vpc,
       cpu,
       memoryLimitMiB,
-      runtimePlatform: {
-        cpuArchitecture: architecture,
-        operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
-      },
-    });
-    const containerImage = image.bind(architecture);
-    this.image = containerImage;
-    this.storage = props.storage;
-    this.workerConcurrency = isWorker ? props.workerConcurrency ?? DEFAULTS.workers.concurrency : undefined;
-    this.workerQueues = isWorker ? props.workerQueues ?? ['default'] : undefined;
-    const allEnv = { ...env, ...(props.environment ?? {}) };
-
-    this.container = this.taskDefinition.addContainer('Airflow', {
+      architecture,
+      image,
+      logRetention: props.logRetention,
+      containerId: 'Airflow',
       containerName: props.component.name,
-      image: containerImage,
-      // the official image's airflow user; its entrypoint requires group 0
-      user: AIRFLOW_USER,
-      command: isWorker && props.workerQueues ? [...spec.command, '--queues', props.workerQueues.join(',')] : spec.command,
-      environment: allEnv,
+      command: isWorker && props.queues ? [...spec.command, '--queues', props.queues.join(',')] : spec.command,
+      environment,
       secrets,
       healthCheck: spec.healthCheck,
       portMappings: spec.ports.map(p => ({ name: p.name, containerPort: p.port, protocol: ecs.Protocol.TCP })),
-      logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: props.component.name }),
-      essential: true,
       // Celery finishes running tasks on SIGTERM (warm shutdown); 120 s is Fargate's maximum.
-      stopTimeout: isWorker ? Duration.seconds(120) : undefined,
+      stopTimeout: isWorker ? Duration.seconds(DEFAULTS.workers.stopTimeoutSeconds) : undefined,
+      securityGroupDescription: `Airflow ${props.component.name} tasks`,
     });
+    this.logGroup = task.logGroup;
+    this.taskDefinition = task.taskDefinition;
+    this.container = task.container;
+    this.image = task.containerImage;
+    this.securityGroup = task.securityGroup;
+    this.grantPrincipal = this.taskDefinition.taskRole;
 
     if (props.waitForMigrations ?? true) {
       this.migrationWaitContainer = this.taskDefinition.addContainer('WaitForMigrations', {
         containerName: 'wait-for-migrations',
-        image: containerImage,
+        image: task.containerImage,
         user: AIRFLOW_USER,
         command: ['bash', '-c', WAIT_FOR_MIGRATIONS_SCRIPT],
-        environment: allEnv,
+        environment,
         secrets,
         logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'wait-for-migrations' }),
         essential: false,
       });
-      this.container.addContainerDependencies({
-        container: this.migrationWaitContainer,
-        condition: ecs.ContainerDependencyCondition.SUCCESS,
-      });
+      this.container.addContainerDependencies({ container: this.migrationWaitContainer, condition: ecs.ContainerDependencyCondition.SUCCESS });
     }
 
-    const gitSync = props.dags?.gitSyncOptions;
-    if (gitSync && spec.readsDagFiles) {
-      this.gitSync = new GitSyncSidecar(this, 'GitSync', {
-        ...gitSync,
-        taskDefinition: this.taskDefinition,
-        container: this.container,
-        logGroup: this.logGroup,
-        // set for every component alike, above
-        setDagsFolder: false,
-      });
+    if (props.dags && spec.readsDagFiles) {
+      this.dagSource = props.dags.bind(this, { taskDefinition: this.taskDefinition, container: this.container, logGroup: this.logGroup });
     }
-
-    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
-      vpc: props.cluster.vpc,
-      description: `Airflow ${props.component.name} tasks`,
-      allowAllOutbound: true,
-    });
 
     this.service = new ecs.FargateService(this, 'Service', {
       cluster: props.cluster,
       taskDefinition: this.taskDefinition,
-      desiredCount: props.desiredCount ?? spec.defaults.desiredCount,
+      // autoscaled: no DesiredCount, so that CloudFormation never resets the count on an update
+      desiredCount: props.autoscaled ? undefined : props.desiredCount ?? spec.defaults.desiredCount ?? 1,
+      capacityProviderStrategies: props.capacityProviderStrategies,
       securityGroups: [this.securityGroup],
       vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       assignPublicIp: false,
@@ -403,13 +308,22 @@ export class AirflowService extends Construct implements ec2.IConnectable {
         : undefined,
     });
     this.connections = this.service.connections;
-    // Tasks may open any outbound connection (image pulls, AWS APIs, whatever DAGs call), so the
-    // egress halves of the rules below are already covered.
-    Annotations.of(this).acknowledgeWarning('@aws-cdk/aws-ec2:ipv4IgnoreEgressRule', 'outbound traffic is allowed to anywhere');
+    if (props.capacityProviderStrategies) {
+      // CloudFormation must associate FARGATE_SPOT with the cluster before a service can use it,
+      // and nothing the service refers to says so. ecs.Cluster creates the association in an
+      // aspect, so find it once that has run. (Depending on the whole cluster would repeat the
+      // Ref to it: cfn-lint W3005.)
+      const service = this.service;
+      Aspects.of(props.cluster).add({
+        visit(node: IConstruct) {
+          if (node instanceof ecs.CfnClusterCapacityProviderAssociations) service.node.addDependency(node);
+        },
+      }, { priority: AspectPriority.READONLY });
+    }
 
     // Reach the database and (for Celery users) the broker. `allowTo` puts both rules in this
     // stack, so a storage stack never refers to the services that use it.
-    this.connections.allowTo(props.storage.database, ec2.Port.tcp(PORTS.postgres), `Airflow ${props.component.name} to the metadata database`);
+    this.connections.allowTo(props.storage.databaseConnections, ec2.Port.tcp(PORTS.postgres), `Airflow ${props.component.name} to the metadata database`);
     if (spec.usesBroker) {
       this.connections.allowTo(props.storage.brokerConnections, ec2.Port.tcp(PORTS.valkey), `Airflow ${props.component.name} to the Celery broker`);
     }
@@ -419,21 +333,60 @@ export class AirflowService extends Construct implements ec2.IConnectable {
     } else {
       props.storage.logBucket.grantReadWrite(this.taskDefinition.taskRole, 'logs/*');
     }
-    acknowledgeNag(this.taskDefinition, [NAG.taskEnvironment]);
     acknowledgeNag(this.taskDefinition.taskRole, [NAG.logBucketObjects], true);
   }
+}
+
+/** `[scheduler] task_queued_timeout` and the Execution API token lifetime: how long a task may wait for a worker. */
+function queueWaitEnvironment(maxQueueWait: Duration): Record<string, string> {
+  const seconds = `${maxQueueWait.toSeconds()}`;
+  return { AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT: seconds, AIRFLOW__EXECUTION_API__JWT_EXPIRATION_TIME: seconds };
 }
 
 /** The least memory a running Airflow task needs on a worker. */
 const MIB_PER_TASK = 256;
 
-/** `[core] dags_folder`, the same in every component. */
-function dagsFolderEnvironment(dags: DagSource | undefined): Record<string, string> {
-  if (dags?.gitSyncOptions) {
-    return { AIRFLOW__CORE__DAGS_FOLDER: gitSyncDagsFolder(dags.gitSyncOptions.subPath) };
+interface Derived { cpu: number; memoryLimitMiB: number; isWorker: boolean; isApiServer: boolean; hasNamespace: boolean }
+
+function validate(problems: Problems, props: AirflowServiceProps, prop: string, d: Derived): void {
+  const componentName = props.component.name;
+  checkFargateSize(problems, prop, d.cpu, d.memoryLimitMiB);
+  checkCount(problems, `${prop}.desiredCount`, props.desiredCount, 0);
+  if (props.autoscaled && props.desiredCount !== undefined) {
+    problems.add(`${prop}.desiredCount (${props.desiredCount}) has no effect on an autoscaled service; use the scaling's minCapacity and maxCapacity`);
   }
-  if (dags?.imageDagsFolder) {
-    return { AIRFLOW__CORE__DAGS_FOLDER: dags.imageDagsFolder };
+  checkEnvironment(problems, props, AirflowOptions.of((props.image ?? AirflowImage.official()).airflowVersion), `${prop}.`);
+  if (!d.isWorker) {
+    for (const [name, value] of [['concurrency', props.concurrency], ['queues', props.queues]] as const) {
+      if (value !== undefined) problems.add(`${name} (${JSON.stringify(value)}) is only for AirflowComponent.CELERY_WORKER, not ${componentName}; remove it`);
+    }
   }
-  return {};
+  checkCount(problems, `${prop}.concurrency`, props.concurrency, 1);
+  if (props.healthCheckGracePeriod && !d.isApiServer) {
+    problems.add(`healthCheckGracePeriod is only for the load-balanced api-server, not ${componentName}; remove it (container health checks use their own start period)`);
+  }
+  if (props.healthCheckGracePeriod && !props.healthCheckGracePeriod.isUnresolved()) {
+    const seconds = props.healthCheckGracePeriod.toSeconds();
+    if (seconds < 300 || seconds > 600) {
+      problems.add(`${prop}.healthCheckGracePeriod (${seconds} s) must be between 300 and 600 seconds: Airflow's api-server needs minutes to start, and the load balancer must not kill it first`);
+    }
+  }
+  const concurrency = props.concurrency ?? DEFAULTS.workers.concurrency;
+  if (d.isWorker && isConcrete(concurrency) && concurrency >= 1 && isConcrete(d.memoryLimitMiB) && d.memoryLimitMiB / concurrency < MIB_PER_TASK) {
+    problems.add(`${prop}.concurrency (${concurrency}) is too high for ${prop}.memoryLimitMiB (${d.memoryLimitMiB}): each running task needs at least ${MIB_PER_TASK} MiB; `
+      + `lower concurrency to ${Math.max(1, Math.floor(d.memoryLimitMiB / MIB_PER_TASK))} or raise memoryLimitMiB to ${concurrency * MIB_PER_TASK} or more`);
+  }
+  for (const q of props.queues ?? []) {
+    if (isConcreteString(q) && !/^[A-Za-z0-9_.-]+$/.test(q)) problems.add(`${prop}.queues entry '${q}' is not a Celery queue name (letters, digits, _ . -)`);
+  }
+  if (props.queues !== undefined && props.queues.length === 0) {
+    problems.add(`${prop}.queues is empty, so the workers would take no task; omit it for ['default']`);
+  }
+  if (d.isWorker && !d.hasNamespace && props.executionApiServerUrl === undefined) {
+    problems.add('the service joins no Service Connect namespace, so the workers cannot find the api-server\'s Execution API; '
+      + 'pass serviceConnectNamespace, create the cluster with defaultCloudMapNamespace (as AirflowOnEcs does) or pass executionApiServerUrl');
+  }
+  if (isConcrete(props.parallelism) && (!Number.isInteger(props.parallelism) || props.parallelism < 1)) {
+    problems.add(`parallelism (${props.parallelism}) must be a whole number >= 1`);
+  }
 }

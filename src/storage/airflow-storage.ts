@@ -2,180 +2,16 @@ import { Annotations, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib'
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { generatedSecret } from './generated-secret';
+import { AirflowStorageAttributes, IAirflowStorage } from './i-airflow-storage';
+import { AirflowStorageProps } from './storage-options';
 import { DEFAULTS, PORTS } from '../private/defaults';
 import { acknowledgeNag, NAG } from '../private/nag';
-import { checkCount, isConcrete, Problems } from '../private/validation';
-
-/**
- * Options for the Airflow metadata database (RDS PostgreSQL).
- */
-export interface AirflowDatabaseOptions {
-  /**
-   * The instance class.
-   *
-   * @default - db.t4g.small (2 vCPU burstable, 2 GiB; about 200 connections)
-   */
-  readonly instanceType?: ec2.InstanceType;
-
-  /**
-   * The PostgreSQL engine version. Airflow 3.1 supports PostgreSQL 13 to 17, Airflow 3.2 and 3.3
-   * support 14 to 18 (`AirflowOnEcs` refuses other combinations).
-   *
-   * @default - PostgreSQL 17, minor versions upgraded by RDS
-   */
-  readonly engineVersion?: rds.PostgresEngineVersion;
-
-  /**
-   * Run a standby in a second Availability Zone, so the database survives the loss of one AZ
-   * (about twice the instance cost).
-   *
-   * @default false
-   */
-  readonly multiAz?: boolean;
-
-  /**
-   * Initial storage in GiB (gp3, encrypted). Storage grows automatically up to
-   * `maxAllocatedStorageGiB`.
-   *
-   * @default 20
-   */
-  readonly allocatedStorageGiB?: number;
-
-  /**
-   * Upper limit for storage autoscaling, in GiB.
-   *
-   * @default 100
-   */
-  readonly maxAllocatedStorageGiB?: number;
-
-  /**
-   * How long automated backups are kept; at least 7 days.
-   *
-   * @default Duration.days(7)
-   */
-  readonly backupRetention?: Duration;
-
-  /**
-   * What happens to the database when it is removed from the stack or the stack is deleted.
-   * `RemovalPolicy.DESTROY` loses every DAG run, connection and variable.
-   *
-   * @default RemovalPolicy.SNAPSHOT
-   */
-  readonly removalPolicy?: RemovalPolicy;
-
-  /**
-   * Refuse deletion of the instance until this is turned off.
-   *
-   * @default true
-   */
-  readonly deletionProtection?: boolean;
-
-  /**
-   * The name of the database Airflow uses.
-   *
-   * @default 'airflow'
-   */
-  readonly databaseName?: string;
-
-  /**
-   * A customer-managed KMS key for the database storage, for organisations that require one
-   * (AWS Control Tower CT.RDS.PR.30). Choose it before the first deployment: changing the key of
-   * an existing database replaces it.
-   *
-   * @default - the AWS-managed RDS key
-   */
-  readonly encryptionKey?: kms.IKey;
-
-  /**
-   * Use an existing database instance instead of creating one. Requires `existingSecret`.
-   * Airflow's tasks are allowed in on the instance's port through its security groups.
-   *
-   * @default - a new instance is created
-   */
-  readonly existingInstance?: rds.IDatabaseInstance;
-
-  /**
-   * The credentials for `existingInstance`: a Secrets Manager secret whose JSON has `username`
-   * and `password` fields (the format RDS and CDK use). Any characters are fine in the password;
-   * the containers URL-encode it.
-   *
-   * @default - required with `existingInstance`; generated for a new instance
-   */
-  readonly existingSecret?: secretsmanager.ISecret;
-}
-
-/**
- * Options for the Celery broker (ElastiCache for Valkey, one shard, TLS and AUTH).
- */
-export interface AirflowBrokerOptions {
-  /**
-   * The cache node type.
-   *
-   * @default 'cache.t4g.micro'
-   */
-  readonly nodeType?: string;
-
-  /**
-   * The Valkey engine version.
-   *
-   * @default '8.0'
-   */
-  readonly engineVersion?: string;
-
-  /**
-   * Read replicas in other Availability Zones (0–5). With one or more, automatic failover and
-   * Multi-AZ are turned on.
-   *
-   * @default 0
-   */
-  readonly replicas?: number;
-}
-
-/**
- * Properties of an `AirflowStorage`.
- */
-export interface AirflowStorageProps {
-  /**
-   * The VPC for the database, the broker and the Airflow tasks.
-   *
-   * @default - a new VPC across 2 Availability Zones with public, private (egress through one
-   * NAT gateway) and isolated subnets
-   */
-  readonly vpc?: ec2.IVpc;
-
-  /**
-   * Subnets for the database and the broker.
-   *
-   * @default - the VPC's isolated subnets if it has any, else its private subnets
-   */
-  readonly dataSubnets?: ec2.SubnetSelection;
-
-  /**
-   * The metadata database.
-   *
-   * @default - see `AirflowDatabaseOptions`
-   */
-  readonly database?: AirflowDatabaseOptions;
-
-  /**
-   * The Celery broker.
-   *
-   * @default - see `AirflowBrokerOptions`
-   */
-  readonly broker?: AirflowBrokerOptions;
-
-  /**
-   * What happens to the log bucket when it is removed from the stack.
-   *
-   * @default RemovalPolicy.RETAIN
-   */
-  readonly logBucketRemovalPolicy?: RemovalPolicy;
-}
+import { checkCount, isConcrete, isConcreteString, Problems } from '../private/validation';
 
 /**
  * The stateful half of an Airflow deployment: VPC, RDS PostgreSQL metadata database,
@@ -184,7 +20,15 @@ export interface AirflowStorageProps {
  * It has no reference to the services that use it, so it can live in its own stack and the
  * services' stack can be destroyed and recreated without touching it.
  */
-export class AirflowStorage extends Construct {
+export class AirflowStorage extends Construct implements IAirflowStorage {
+  /**
+   * Storage deployed elsewhere — by another app, another stack or by hand — for `AirflowOnEcs`,
+   * `AirflowService` and `AirflowDatabaseMigration`.
+   */
+  public static fromStorageAttributes(scope: Construct, id: string, attrs: AirflowStorageAttributes): IAirflowStorage {
+    return new ImportedAirflowStorage(scope, id, attrs);
+  }
+
   /** The VPC. */
   public readonly vpc: ec2.IVpc;
   /** The subnets of the database and the broker. */
@@ -222,7 +66,7 @@ export class AirflowStorage extends Construct {
     super(scope, id);
     const db = props.database ?? {};
     const broker = props.broker ?? {};
-    validate(props);
+    validate(new Problems(this), props);
 
     this.vpc = props.vpc ?? new ec2.Vpc(this, 'Vpc', {
       maxAzs: DEFAULTS.vpcMaxAzs,
@@ -234,42 +78,27 @@ export class AirflowStorage extends Construct {
         { name: 'Data', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
       ],
     });
-    this.dataSubnets = props.dataSubnets ?? {
-      subnetType: this.vpc.isolatedSubnets.length > 0 ? ec2.SubnetType.PRIVATE_ISOLATED : ec2.SubnetType.PRIVATE_WITH_EGRESS,
-    };
+    this.dataSubnets = props.dataSubnets ?? defaultDataSubnets(this.vpc);
 
     // --- shared secrets: generated once by Secrets Manager, only ever referenced by ARN ---
-    this.fernetKeySecret = new secretsmanager.Secret(this, 'FernetKey', {
-      description: 'Airflow Fernet key (43 url-safe base64 characters; the containers add the "=" padding)',
-      generateSecretString: { passwordLength: 43, excludePunctuation: true, includeSpace: false },
-    });
-    this.jwtSecret = new secretsmanager.Secret(this, 'JwtSecret', {
-      description: 'Airflow [api_auth] jwt_secret, shared by every component',
-      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
-    });
-    this.apiSecretKeySecret = new secretsmanager.Secret(this, 'ApiSecretKey', {
-      description: 'Airflow [api] secret_key, shared by every component',
-      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
-    });
-    this.adminPasswordSecret = new secretsmanager.Secret(this, 'AdminPassword', {
-      description: 'Password of the Airflow admin user',
-      generateSecretString: { passwordLength: 32, excludePunctuation: true, includeSpace: false },
-    });
+    this.fernetKeySecret = generatedSecret(this, 'FernetKey', 'Airflow Fernet key (43 url-safe base64 characters; the containers add the "=" padding)', 43);
+    this.jwtSecret = generatedSecret(this, 'JwtSecret', 'Airflow [api_auth] jwt_secret, shared by every component', 64);
+    this.apiSecretKeySecret = generatedSecret(this, 'ApiSecretKey', 'Airflow [api] secret_key, shared by every component', 64);
+    this.adminPasswordSecret = generatedSecret(this, 'AdminPassword', 'Password of the Airflow admin user', 32);
     // ElastiCache AUTH tokens allow only a few punctuation characters: letters and digits only.
-    this.brokerAuthTokenSecret = new secretsmanager.Secret(this, 'BrokerAuthToken', {
-      description: 'AUTH token of the Airflow Celery broker (Valkey)',
-      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
-    });
+    this.brokerAuthTokenSecret = generatedSecret(this, 'BrokerAuthToken', 'AUTH token of the Airflow Celery broker (Valkey)', 64);
 
     // --- metadata database ---
     this.databaseName = db.databaseName ?? DEFAULTS.databaseName;
     if (db.existingInstance) {
       this.database = db.existingInstance;
-      this.databaseSecret = db.existingSecret!;
+      // without the secret synth fails (validation); a placeholder lets the rest be checked too
+      this.databaseSecret = db.existingSecret ?? secretsmanager.Secret.fromSecretNameV2(this, 'MissingExistingSecret', 'missing');
     } else {
       const instanceType = db.instanceType ?? new ec2.InstanceType(DEFAULTS.databaseInstanceType.replace(/^db\./, ''));
       this.databaseInstanceClass = `db.${instanceType.toString()}`;
-      const engineVersion = db.engineVersion ?? rds.PostgresEngineVersion.VER_17;
+      const engineVersion = db.engineVersion
+        ?? rds.PostgresEngineVersion.of(DEFAULTS.databaseEngineMajorVersion, DEFAULTS.databaseEngineMajorVersion);
       this.databaseEngineMajorVersion = engineVersion.postgresMajorVersion;
       const secret = new rds.DatabaseSecret(this, 'DatabaseSecret', { username: DEFAULTS.databaseUsername });
       // The database answers connections and never opens any: no egress.
@@ -278,7 +107,7 @@ export class AirflowStorage extends Construct {
         description: 'Airflow metadata database (PostgreSQL); ingress only from the Airflow tasks',
         allowAllOutbound: false,
       });
-      const instance = new rds.DatabaseInstance(this, 'Database', {
+      const instance: rds.DatabaseInstance = new rds.DatabaseInstance(this, 'Database', {
         engine: rds.DatabaseInstanceEngine.postgres({ version: engineVersion }),
         instanceType,
         vpc: this.vpc,
@@ -294,7 +123,7 @@ export class AirflowStorage extends Construct {
         storageEncryptionKey: db.encryptionKey,
         backupRetention: db.backupRetention ?? Duration.days(DEFAULTS.databaseBackupRetentionDays),
         deletionProtection: db.deletionProtection ?? DEFAULTS.databaseDeletionProtection,
-        removalPolicy: db.removalPolicy ?? RemovalPolicy.SNAPSHOT,
+        removalPolicy: db.removalPolicy ?? RemovalPolicy[DEFAULTS.databaseRemovalPolicy],
         autoMinorVersionUpgrade: true,
         publiclyAccessible: false,
         enablePerformanceInsights: true,
@@ -367,10 +196,9 @@ export class AirflowStorage extends Construct {
       autoMinorVersionUpgrade: true,
       snapshotRetentionLimit: 1,
     });
+    // The broker holds only in-flight Celery messages (Airflow re-queues lost ones): nothing to keep.
+    this.broker.applyRemovalPolicy(RemovalPolicy.DESTROY);
 
-    for (const secret of [this.fernetKeySecret, this.jwtSecret, this.apiSecretKeySecret, this.adminPasswordSecret, this.brokerAuthTokenSecret]) {
-      acknowledgeNag(secret, [NAG.secretRotation]);
-    }
     if (replicas === 0) acknowledgeNag(this.broker, [NAG.brokerMultiAz]);
 
     // --- task logs: workers are ephemeral (and on Spot), so logs go to S3 ---
@@ -379,7 +207,7 @@ export class AirflowStorage extends Construct {
       enforceSSL: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      removalPolicy: props.logBucketRemovalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: props.logBucketRemovalPolicy ?? RemovalPolicy[DEFAULTS.logBucketRemovalPolicy],
       autoDeleteObjects: false,
       versioned: true,
       lifecycleRules: [
@@ -418,17 +246,89 @@ export class AirflowStorage extends Construct {
     }
   }
 
+  /** The metadata database's host name. */
+  public get databaseEndpointAddress(): string {
+    return this.database.dbInstanceEndpointAddress;
+  }
+
+  /** The metadata database's port. */
+  public get databaseEndpointPort(): string {
+    return this.database.dbInstanceEndpointPort;
+  }
+
+  /** Network access to the database, for `connections.allowTo(storage.databaseConnections, ...)`. */
+  public get databaseConnections(): ec2.Connections {
+    return this.database.connections;
+  }
+
   /** The broker's hostname (primary endpoint). */
   public get brokerEndpointAddress(): string {
     return this.broker.attrPrimaryEndPointAddress;
   }
 }
 
+/** Storage deployed elsewhere. */
+class ImportedAirflowStorage extends Construct implements IAirflowStorage {
+  public readonly vpc: ec2.IVpc;
+  public readonly databaseEndpointAddress: string;
+  public readonly databaseEndpointPort: string;
+  public readonly databaseName: string;
+  public readonly databaseSecret: secretsmanager.ISecret;
+  public readonly databaseConnections: ec2.Connections;
+  public readonly brokerEndpointAddress: string;
+  public readonly brokerConnections: ec2.Connections;
+  public readonly brokerAuthTokenSecret: secretsmanager.ISecret;
+  public readonly fernetKeySecret: secretsmanager.ISecret;
+  public readonly jwtSecret: secretsmanager.ISecret;
+  public readonly apiSecretKeySecret: secretsmanager.ISecret;
+  public readonly adminPasswordSecret: secretsmanager.ISecret;
+  public readonly logBucket: s3.IBucket;
+  public readonly databaseInstanceClass?: string;
+  public readonly databaseEngineMajorVersion?: string;
+
+  constructor(scope: Construct, id: string, attrs: AirflowStorageAttributes) {
+    super(scope, id);
+    const problems = new Problems(this);
+    if (attrs.databaseSecurityGroups.length === 0) {
+      problems.add('databaseSecurityGroups is empty, so the Airflow tasks cannot be let into the database; pass its security groups, e.g. [ec2.SecurityGroup.fromSecurityGroupId(this, \'Db\', \'sg-...\')]');
+    }
+    if (attrs.brokerSecurityGroups.length === 0) {
+      problems.add('brokerSecurityGroups is empty, so the scheduler and the workers cannot be let into the broker; pass its security groups');
+    }
+    if (isConcreteString(attrs.databaseName) && !/^[A-Za-z][A-Za-z0-9_]{0,62}$/.test(attrs.databaseName)) {
+      problems.add(`databaseName ('${attrs.databaseName}') must start with a letter and contain only letters, digits and underscores (the containers put it in a URL unencoded)`);
+    }
+    this.vpc = attrs.vpc;
+    this.databaseEndpointAddress = attrs.databaseEndpointAddress;
+    this.databaseEndpointPort = attrs.databaseEndpointPort ?? `${PORTS.postgres}`;
+    this.databaseName = attrs.databaseName ?? DEFAULTS.databaseName;
+    this.databaseSecret = attrs.databaseSecret;
+    this.databaseConnections = new ec2.Connections({
+      securityGroups: attrs.databaseSecurityGroups,
+      defaultPort: ec2.Port.tcp(Token.isUnresolved(this.databaseEndpointPort) ? PORTS.postgres : Number(this.databaseEndpointPort)),
+    });
+    this.brokerEndpointAddress = attrs.brokerEndpointAddress;
+    this.brokerConnections = new ec2.Connections({ securityGroups: attrs.brokerSecurityGroups, defaultPort: ec2.Port.tcp(PORTS.valkey) });
+    this.brokerAuthTokenSecret = attrs.brokerAuthTokenSecret;
+    this.fernetKeySecret = attrs.fernetKeySecret;
+    this.jwtSecret = attrs.jwtSecret;
+    this.apiSecretKeySecret = attrs.apiSecretKeySecret;
+    this.adminPasswordSecret = attrs.adminPasswordSecret;
+    this.logBucket = attrs.logBucket;
+    this.databaseInstanceClass = attrs.databaseInstanceClass;
+    this.databaseEngineMajorVersion = attrs.databaseEngineMajorVersion;
+  }
+}
+
+/** The VPC's isolated subnets if it has any, else its private subnets. */
+function defaultDataSubnets(vpc: ec2.IVpc): ec2.SubnetSelection {
+  return { subnetType: vpc.isolatedSubnets.length > 0 ? ec2.SubnetType.PRIVATE_ISOLATED : ec2.SubnetType.PRIVATE_WITH_EGRESS };
+}
+
 /** Where VPC flow logs go in the log bucket (task logs are under logs/). */
 const FLOW_LOG_PREFIX = 'vpc-flow-logs/';
 
-function validate(props: AirflowStorageProps): void {
-  const problems = new Problems();
+function validate(problems: Problems, props: AirflowStorageProps): void {
   const db = props.database ?? {};
   if (db.existingInstance && !db.existingSecret) {
     problems.add('database.existingInstance is set without database.existingSecret; pass the Secrets Manager secret with the instance\'s `username` and `password`');
@@ -438,9 +338,7 @@ function validate(props: AirflowStorageProps): void {
   }
   const vpc = props.vpc;
   if (vpc && !Token.isUnresolved(vpc.availabilityZones) && vpc.availabilityZones.every(az => !Token.isUnresolved(az))) {
-    const azs = new Set(vpc.selectSubnets(props.dataSubnets ?? {
-      subnetType: vpc.isolatedSubnets.length > 0 ? ec2.SubnetType.PRIVATE_ISOLATED : ec2.SubnetType.PRIVATE_WITH_EGRESS,
-    }).availabilityZones.filter(az => !Token.isUnresolved(az)));
+    const azs = new Set(vpc.selectSubnets(props.dataSubnets ?? defaultDataSubnets(vpc)).availabilityZones.filter(az => !Token.isUnresolved(az)));
     if (azs.size === 1) {
       problems.add(`the data subnets of vpc (${vpc.node.path}) are in 1 Availability Zone; RDS and ElastiCache need subnets in at least 2; pass dataSubnets across 2 or more AZs`);
     }
@@ -465,19 +363,18 @@ function validate(props: AirflowStorageProps): void {
   if (isConcrete(db.allocatedStorageGiB) && isConcrete(db.maxAllocatedStorageGiB) && db.maxAllocatedStorageGiB < db.allocatedStorageGiB) {
     problems.add(`database.maxAllocatedStorageGiB (${db.maxAllocatedStorageGiB}) must be >= database.allocatedStorageGiB (${db.allocatedStorageGiB}); raise maxAllocatedStorageGiB`);
   }
-  if (db.databaseName !== undefined && !Token.isUnresolved(db.databaseName) && !/^[A-Za-z][A-Za-z0-9_]{0,62}$/.test(db.databaseName)) {
-    problems.add(`database.databaseName ('${db.databaseName}') must start with a letter and contain only letters, digits and underscores (at most 63 characters): SQLAlchemy 1.4, which Airflow 3.1 uses, cannot read other characters from a database URL; rename the database`);
+  if (isConcreteString(db.databaseName) && !/^[A-Za-z][A-Za-z0-9_]{0,62}$/.test(db.databaseName)) {
+    problems.add(`database.databaseName ('${db.databaseName}') must start with a letter and contain only letters, digits and underscores (at most 63 characters): SQLAlchemy before 2.1, which every Airflow 3.1-3.3 image uses, does not decode other characters in a database URL; rename the database`);
   }
   const broker = props.broker ?? {};
   checkCount(problems, 'broker.replicas', broker.replicas, 0);
   if (isConcrete(broker.replicas) && broker.replicas > 5) {
     problems.add(`broker.replicas (${broker.replicas}) must be between 0 and 5 (ElastiCache allows at most 5 replicas per shard)`);
   }
-  if (broker.engineVersion !== undefined && !/^(7\.2|8\.\d+)$/.test(broker.engineVersion)) {
+  if (isConcreteString(broker.engineVersion) && !/^(7\.2|8\.\d+)$/.test(broker.engineVersion)) {
     problems.add(`broker.engineVersion ('${broker.engineVersion}') is not a Valkey version ElastiCache runs; use '8.0', '8.1' or '7.2'`);
   }
-  if (broker.nodeType !== undefined && !/^cache\.[a-z0-9]+\.[a-z0-9]+$/.test(broker.nodeType)) {
+  if (isConcreteString(broker.nodeType) && !/^cache\.[a-z0-9]+\.[a-z0-9]+$/.test(broker.nodeType)) {
     problems.add(`broker.nodeType ('${broker.nodeType}') is not a cache node type; use a name such as 'cache.t4g.micro' or 'cache.m7g.large'`);
   }
-  problems.throwIfAny('AirflowStorage');
 }

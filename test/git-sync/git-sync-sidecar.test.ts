@@ -2,12 +2,12 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { AirflowOnEcs, DagSource, GitCredentials, GitSyncOptions, GitSyncSidecar } from '../../src';
-import { COMPONENTS, envOf, taskDefinitions } from '../util';
+import { AirflowOnEcs, DagSource, GitCredentials, GitSyncOptions, GitSyncSidecar, IDagSource } from '../../src';
+import { COMPONENTS, envOf, synthError, taskDefinitions } from '../util';
 
 const KNOWN_HOSTS = 'github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
 
-function withDags(dags: (stack: Stack) => DagSource) {
+function withDags(dags: (stack: Stack) => IDagSource) {
   const stack = new Stack(new App(), 'S');
   const airflow = new AirflowOnEcs(stack, 'Airflow', { dags: dags(stack) });
   return { stack, airflow, template: Template.fromStack(stack) };
@@ -32,9 +32,12 @@ describe('DagSource.gitSync on AirflowOnEcs', () => {
       expect({ name, init: names.includes('git-sync-init') }).toEqual({ name, init: expected });
       expect({ name, prepare: names.includes('git-sync-prepare') }).toEqual({ name, prepare: expected });
     }
-    expect(airflow.workers.gitSync).toBeInstanceOf(GitSyncSidecar);
-    expect(airflow.scheduler.gitSync).toBeUndefined();
-    expect(airflow.apiServer.gitSync).toBeUndefined();
+    for (const s of [airflow.dagProcessor, airflow.triggerer, airflow.workers]) {
+      expect(s.node.tryFindChild('GitSync')).toBeInstanceOf(GitSyncSidecar);
+      expect(s.dagSource?.syncErrorsAlarm).toBeDefined();
+    }
+    expect(airflow.scheduler.dagSource).toBeUndefined();
+    expect(airflow.apiServer.node.tryFindChild('GitSync')).toBeUndefined();
   });
 
   test('points [core] dags_folder at the synced sub-path, identically in every component', () => {
@@ -183,7 +186,6 @@ describe('bad git-sync input fails at synth with the prop, the value and the fix
     ['known_hosts without a host key', s => ({ repository: 'git@github.com:acme/dags.git', credentials: GitCredentials.sshKey({ secret: secret(s), knownHosts: 'github.com' }) }), /knownHosts \('github\.com'\) has no host key line; pass the output of `ssh-keyscan <host>`/],
   ];
   test.each(cases)('%s', (_name, options, message) => {
-    const stack = new Stack(new App(), 'S');
-    expect(() => new AirflowOnEcs(stack, 'Airflow', { dags: DagSource.gitSync(options(stack)) })).toThrow(message);
+    expect(synthError(stack => new AirflowOnEcs(stack, 'Airflow', { dags: DagSource.gitSync(options(stack)) }))).toMatch(message);
   });
 });

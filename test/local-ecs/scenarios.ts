@@ -223,9 +223,18 @@ export const dagRun: Scenario = {
     assert(/trigger/i.test(triggererLog), 'the triggerer logged nothing about triggers');
     // task logs in S3 under logs/
     const bucket = logBucket(ecs);
-    const keys: string[] = ecs.moto.python("r = client('s3').list_objects_v2(Bucket=args['bucket'], Prefix='logs/'); print(json.dumps([o['Key'] for o in r.get('Contents', [])]))", { bucket }, ecs.deployment.stacks[0].region);
-    const runKeys = keys.filter(k => k.includes('dag_id=e2e_pipeline') && k.includes(runId.replace(/:/g, '')) || k.includes('dag_id=e2e_pipeline'));
-    assert(runKeys.some(k => k.includes('task_id=long_log')), `no long_log log in s3://${bucket}/logs/ (${keys.length} objects: ${keys.slice(0, 5).join(', ')})`);
+    const listRunKeys = (): string[] => {
+      const all: string[] = ecs.moto.python("r = client('s3').list_objects_v2(Bucket=args['bucket'], Prefix='logs/'); print(json.dumps([o['Key'] for o in r.get('Contents', [])]))", { bucket }, ecs.deployment.stacks[0].region);
+      return all.filter(k => k.includes('dag_id=e2e_pipeline') && k.includes(`run_id=${runId}`));
+    };
+    // The worker's supervisor reports the task's state first and uploads its log after, so the
+    // run can be 'success' a few seconds before the last log object exists.
+    let runKeys: string[] = [];
+    const uploaded = await waitUntil('long_log\'s log in S3', 60_000, async () => {
+      runKeys = listRunKeys();
+      return runKeys.some(k => k.includes('task_id=long_log')) || undefined;
+    }, 2000).catch(() => false);
+    assert(uploaded, `no long_log log in s3://${bucket}/logs/ within 60 s of the run's end (${runKeys.length} objects of this run: ${runKeys.join(', ')})`);
     // after the worker task stopped (as a scale-in stops it), the log comes from S3
     const worker = [...workers.tasks].reverse().find(t => t.endpoint?.ip === first.hostname || t.hostname === `ip-${first.hostname.replace(/\./g, '-')}.ec2.internal`);
     assert(worker, `no worker task had address ${first.hostname}`);

@@ -4,8 +4,9 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { AirflowComponent, AirflowOnEcs, AirflowOnEcsProps, AirflowService, AirflowStorage, WorkerAutoscaling } from '../../src';
-import { exactCapacitySteps, postgresMaxConnections } from '../../src/private/worker-scaling';
-import { COMPONENTS, envOf, oneStack, taskDefinitions } from '../util';
+import { exactCapacitySteps } from '../../src/scaling/queue-metrics';
+import { postgresMaxConnections } from '../../src/storage/postgres-connections';
+import { COMPONENTS, envOf, oneStack, synthError, taskDefinitions } from '../util';
 
 describe('WorkerAutoscaling in AirflowOnEcs, default settings', () => {
   const { template, airflow, stack } = oneStack();
@@ -205,20 +206,38 @@ describe('database connection capacity', () => {
   });
 });
 
-test('WorkerAutoscaling works alone on a worker service', () => {
+test('WorkerAutoscaling works alone on a worker service created for it', () => {
   const stack = new Stack(new App(), 'S');
   const storage = new AirflowStorage(stack, 'Storage');
-  const cluster = new ecs.Cluster(stack, 'Cluster', { vpc: storage.vpc });
+  const cluster = new ecs.Cluster(stack, 'Cluster', { vpc: storage.vpc, enableFargateCapacityProviders: true });
   const workers = new AirflowService(stack, 'Workers', {
-    cluster, storage, component: AirflowComponent.CELERY_WORKER, workerConcurrency: 4, executionApiServerUrl: 'http://api.internal.example:8080/execution/',
+    cluster,
+    storage,
+    component: AirflowComponent.CELERY_WORKER,
+    concurrency: 4,
+    executionApiServerUrl: 'http://api.internal.example:8080/execution/',
+    autoscaled: true,
+    capacityProviderStrategies: WorkerAutoscaling.capacityProviderStrategies({ spotPercent: 50 }),
   });
   const scheduler = new AirflowService(stack, 'Scheduler', { cluster, storage, component: AirflowComponent.SCHEDULER });
-  const scaling = new WorkerAutoscaling(stack, 'Scaling', { workers, scheduler, maxCapacity: 5 });
+  new WorkerAutoscaling(stack, 'Scaling', { workers, scheduler, maxCapacity: 5 });
   const template = Template.fromStack(stack);
   template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 0, MaxCapacity: 5 });
-  template.hasResourceProperties('AWS::ECS::ClusterCapacityProviderAssociations', { CapacityProviders: Match.arrayWith(['FARGATE_SPOT']) });
-  expect(scaling.capacityProviderStrategies.map(s => s.capacityProvider)).toEqual(['FARGATE', 'FARGATE_SPOT']);
-  expect(() => new WorkerAutoscaling(stack, 'Wrong', { workers: scheduler, scheduler })).toThrow(/workers must be the Celery worker service, got scheduler/);
+  const [workerService] = Object.values<any>(template.findResources('AWS::ECS::Service', { Properties: { CapacityProviderStrategy: Match.anyValue() } }));
+  expect(workerService.Properties.CapacityProviderStrategy).toEqual([
+    { CapacityProvider: 'FARGATE', Base: 0, Weight: 50 }, { CapacityProvider: 'FARGATE_SPOT', Weight: 50 },
+  ]);
+  expect(workerService.Properties.DesiredCount).toBeUndefined();
+  expect(workerService.Properties.LaunchType).toBeUndefined();
+});
+
+test('WorkerAutoscaling refuses services of other components, at synth', () => {
+  expect(synthError(stack => {
+    const storage = new AirflowStorage(stack, 'Storage');
+    const cluster = new ecs.Cluster(stack, 'Cluster', { vpc: storage.vpc, defaultCloudMapNamespace: { name: 'a.internal' } });
+    const scheduler = new AirflowService(stack, 'Scheduler', { cluster, storage, component: AirflowComponent.SCHEDULER });
+    new WorkerAutoscaling(stack, 'Wrong', { workers: scheduler, scheduler });
+  })).toMatch(/\[S\/Wrong\] workers must be the Celery worker service, got the scheduler service; pass the AirflowService of AirflowComponent\.CELERY_WORKER/);
 });
 
 describe('bad scaling input fails at synth with the prop, the value and the fix', () => {
@@ -231,12 +250,13 @@ describe('bad scaling input fails at synth with the prop, the value and the fix'
     ['Spot percent above 100', { workers: { spotPercent: 120 } }, /workers\.spotPercent \(120\) must be a whole number from 0 to 100/],
     ['Spot percent with Spot off', { workers: { spot: false, spotPercent: 50 } }, /workers\.spotPercent \(50\) has no effect with workers\.spot: false/],
     ['concurrency the default worker memory cannot hold', { workers: { cpu: 512, memoryLimitMiB: 1024 } }, /workers\.concurrency \(8\) is too high for workers\.memoryLimitMiB \(1024\): each running task needs at least 256 MiB; lower concurrency to 4 or raise memoryLimitMiB to 2048 or more/],
-    ['the queue timeout in environment', { environment: { AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT: '60' } }, /environment\.AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT is set by workers\.maxQueueWait/],
-    ['parallelism in environment', { scheduler: { environment: { AIRFLOW__CORE__PARALLELISM: '32' } } }, /scheduler\.environment\.AIRFLOW__CORE__PARALLELISM is set by workers\.maxCapacity x workers\.concurrency/],
+    ['the queue timeout in environment', { environment: { AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT: '60' } },
+      /environment\.AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT is set by cdk-airflow-ecs from workers\.maxQueueWait; remove it and set workers\.maxQueueWait instead/],
+    ['parallelism in environment', { scheduler: { environment: { AIRFLOW__CORE__PARALLELISM: '32' } } },
+      /scheduler\.environment\.AIRFLOW__CORE__PARALLELISM is set by cdk-airflow-ecs from workers\.maxCapacity x workers\.concurrency/],
   ];
   test.each(cases)('%s', (_name, props, message) => {
-    const stack = new Stack(new App(), 'S');
-    expect(() => new AirflowOnEcs(stack, 'Airflow', props)).toThrow(message);
+    expect(synthError(stack => new AirflowOnEcs(stack, 'Airflow', props))).toMatch(message);
   });
 });
 

@@ -9,6 +9,7 @@ import { App, Aspects, Duration, Stack } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import * as fc from 'fast-check';
@@ -26,7 +27,7 @@ function nagFindings(app: App): string[] {
   for (const c of app.node.findAll()) {
     for (const m of c.node.metadata) {
       if ((m.type === 'aws:cdk:error' || m.type === 'aws:cdk:warning') && /AwsSolutions|CdkNag/.test(String(m.data))) {
-        findings.push(`${m.type.replace('aws:cdk:', '')} ${String(m.data).split(':')[0]} ${c.node.path}`);
+        findings.push(`${m.type.replace('aws:cdk:', '')} ${String(m.data).split(': ')[0]} ${c.node.path}`);
       }
     }
   }
@@ -88,6 +89,20 @@ describe('AwsSolutions checks', () => {
   test('plain HTTP open to the internet is reported, not hidden', () => {
     const findings = nagFindings(deployment({ webAccess: WebAccess.publicHttpInsecure() }));
     expect(findings).toEqual([expect.stringMatching(/^error AwsSolutions-EC23 Services\/Airflow\/LoadBalancerSecurityGroup/)]);
+  });
+
+  test('a wildcard a user grants to a task role is reported, not hidden by the library\'s acknowledgements', () => {
+    const app = new App();
+    const stack = new Stack(app, 'S');
+    const airflow = new AirflowOnEcs(stack, 'Airflow', {});
+    const reports = new s3.Bucket(stack, 'Reports');
+    reports.grantRead(airflow.workers);
+    reports.grantRead(airflow.scheduler);
+    const reported = nagFindings(app).filter(f => f.includes('IAM5'));
+    expect(reported.sort()).toEqual([
+      expect.stringMatching(/^error AwsSolutions-IAM5\[Resource::<Reports\w+\.Arn>\/\*\] S\/Airflow\/Scheduler\/TaskDefinition\/TaskRole\/DefaultPolicy\/Resource$/),
+      expect.stringMatching(/^error AwsSolutions-IAM5\[Resource::<Reports\w+\.Arn>\/\*\] S\/Airflow\/Workers\/TaskDefinition\/TaskRole\/DefaultPolicy\/Resource$/),
+    ]);
   });
 
   test('every acknowledgement has a reason and is listed in the README', () => {

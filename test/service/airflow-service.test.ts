@@ -1,8 +1,8 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, CfnParameter, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import { AirflowComponent, AirflowOnEcs, AirflowOnEcsProps, AirflowService, AirflowServiceProps, AirflowStorage } from '../../src';
-import { envOf, taskDefinitions } from '../util';
+import { AirflowComponent, AirflowOnEcs, AirflowOnEcsProps, AirflowService, AirflowServiceProps, AirflowStorage, DagSource } from '../../src';
+import { envOf, synthError, taskDefinitions } from '../util';
 
 function alone(props: Partial<AirflowServiceProps> & { component: AirflowComponent }): { stack: Stack; service: AirflowService; template: Template } {
   const stack = new Stack(new App(), 'S');
@@ -66,16 +66,57 @@ describe('bad input is refused at synth with the prop, the value and the fix', (
     ['negative desired count', { triggerer: { desiredCount: -1 } }, /triggerer\.desiredCount \(-1\) must be a whole number >= 0/],
     ['zero worker concurrency', { workers: { concurrency: 0 } }, /workers\.concurrency \(0\) must be a whole number >= 1/],
     ['worker concurrency the memory cannot hold', { workers: { concurrency: 64 } }, /workers\.concurrency \(64\) is too high for workers\.memoryLimitMiB \(3072\): each running task needs at least 256 MiB; lower concurrency to 12 or raise memoryLimitMiB to 16384 or more/],
-    ['overriding a managed variable', { environment: { AIRFLOW__CORE__EXECUTOR: 'LocalExecutor' } }, /AirflowOnEcs: environment\.AIRFLOW__CORE__EXECUTOR is managed by cdk-airflow-ecs/],
-    ['a component variable in the global environment', { environment: { DUMB_INIT_SETSID: '1' } }, /environment\.DUMB_INIT_SETSID is managed/],
+    ['overriding a variable no option changes', { environment: { AIRFLOW__CORE__EXECUTOR: 'LocalExecutor' } },
+      /\[S\/Airflow\] environment\.AIRFLOW__CORE__EXECUTOR is set by cdk-airflow-ecs and no option changes it \(cdk-airflow-ecs runs the Celery executor\); remove it/],
+    ['a component variable in the global environment', { environment: { DUMB_INIT_SETSID: '1' } }, /environment\.DUMB_INIT_SETSID is set by cdk-airflow-ecs and no option changes it/],
+    ['the base URL, which webAccess sets', { apiServer: { environment: { AIRFLOW__API__BASE_URL: 'https://x' } } },
+      /\[S\/Airflow\/ApiServer\] apiServer\.environment\.AIRFLOW__API__BASE_URL is set by cdk-airflow-ecs from webAccess \(its domainName\); remove it and set webAccess \(its domainName\) instead/],
+    ['the DAG folder, which dags sets', { environment: { AIRFLOW__CORE__DAGS_FOLDER: '/dags' } }, /environment\.AIRFLOW__CORE__DAGS_FOLDER is set by cdk-airflow-ecs from dags; remove it and set dags instead/],
     ['a bad worker queue', { workers: { queues: ['my queue'] } }, /workers\.queues entry 'my queue' is not a Celery queue name/],
     ['no worker queues', { workers: { queues: [] } }, /workers\.queues is empty, so the workers would take no task/],
-    ['a plain DB URL that would shadow the library\'s _CMD', { scheduler: { environment: { AIRFLOW__DATABASE__SQL_ALCHEMY_CONN: 'postgresql://u:p@h/db' } } }, /scheduler\.environment\.AIRFLOW__DATABASE__SQL_ALCHEMY_CONN is managed/],
-    ['a JWT secret in plain environment', { environment: { AIRFLOW__API_AUTH__JWT_SECRET: 'x' } }, /environment\.AIRFLOW__API_AUTH__JWT_SECRET is managed/],
+    ['a plain DB URL that would shadow the library\'s _CMD', { scheduler: { environment: { AIRFLOW__DATABASE__SQL_ALCHEMY_CONN: 'postgresql://u:p@h/db' } } },
+      /scheduler\.environment\.AIRFLOW__DATABASE__SQL_ALCHEMY_CONN is set by cdk-airflow-ecs from storage \(its database and databaseSecret\)/],
+    ['a JWT secret in plain environment', { environment: { AIRFLOW__API_AUTH__JWT_SECRET: 'x' } }, /environment\.AIRFLOW__API_AUTH__JWT_SECRET is set by cdk-airflow-ecs from storage\.jwtSecret/],
   ];
   test.each(l3Cases)('%s', (_name, props, message) => {
-    const stack = new Stack(new App(), 'S');
-    expect(() => new AirflowOnEcs(stack, 'Airflow', props)).toThrow(message);
+    expect(synthError(stack => new AirflowOnEcs(stack, 'Airflow', props))).toMatch(message);
+  });
+
+  test('a props object with several mistakes gives one error listing each, with its construct', () => {
+    const error = synthError(stack => new AirflowOnEcs(stack, 'Airflow', {
+      scheduler: { cpu: 1000 },
+      workers: { minCapacity: 5, maxCapacity: 2, queues: ['my queue'] },
+      environment: { AIRFLOW__CORE__EXECUTOR: 'LocalExecutor', AIRFLOW__CORE__PARALELLISM: '8' },
+      dags: DagSource.gitSync({ repository: 'github.com/acme/dags' }),
+      adminUsername: 'bad name',
+    }));
+    const lines = error.split('\n').filter(l => l.startsWith('  ['));
+    expect(error).toMatch(/^Validation failed with the following errors:/);
+    for (const expected of [
+      /^ {2}\[S\/Airflow\] environment\.AIRFLOW__CORE__EXECUTOR is set by cdk-airflow-ecs/,
+      /^ {2}\[S\/Airflow\] environment\.AIRFLOW__CORE__PARALELLISM is not an option of Airflow 3\.3\.2.*did you mean AIRFLOW__CORE__PARALLELISM\?/,
+      /^ {2}\[S\/Airflow\/Scheduler\] scheduler\.cpu \(1000\) is not a Fargate CPU size/,
+      /^ {2}\[S\/Airflow\/Workers\] workers\.queues entry 'my queue' is not a Celery queue name/,
+      /^ {2}\[S\/Airflow\/WorkerAutoscaling\] workers\.minCapacity \(5\) must be <= workers\.maxCapacity \(2\)/,
+      /^ {2}\[S\/Airflow\/DagProcessor\] dags\.repository \('github\.com\/acme\/dags'\) is not a git URL/,
+      /^ {2}\[S\/Airflow\/Migration\] adminUsername \('bad name'\) must be 1–64 letters/,
+    ]) {
+      expect(lines.filter(l => expected.test(l))).toHaveLength(1);
+    }
+    expect(lines).toHaveLength(7);
+  });
+
+  test('checks skip values that are tokens', () => {
+    expect(synthError(stack => {
+      const n = new CfnParameter(stack, 'N', { type: 'Number' }).valueAsNumber;
+      const text = new CfnParameter(stack, 'T').valueAsString;
+      new AirflowOnEcs(stack, 'Airflow', {
+        adminUsername: text,
+        scheduler: { cpu: n, desiredCount: n },
+        workers: { queues: [text], concurrency: n, spotPercent: n, onDemandBase: n },
+        environment: { AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG: text },
+      });
+    })).toBe('');
   });
 
   test('valid Fargate pairs at the edges of each row are accepted', () => {
@@ -90,16 +131,16 @@ describe('bad input is refused at synth with the prop, the value and the fix', (
   });
 
   test('a worker that could not find the Execution API', () => {
-    const stack = new Stack(new App(), 'S');
-    const storage = new AirflowStorage(stack, 'Storage');
-    const cluster = new ecs.Cluster(stack, 'Cluster', { vpc: storage.vpc });
-    expect(() => new AirflowService(stack, 'Workers', { cluster, storage, component: AirflowComponent.CELERY_WORKER }))
-      .toThrow(/the cluster has no default Cloud Map namespace, so the workers cannot find the api-server's Execution API; create the cluster with defaultCloudMapNamespace .* or pass executionApiServerUrl/);
+    expect(synthError(stack => {
+      const storage = new AirflowStorage(stack, 'Storage');
+      const cluster = new ecs.Cluster(stack, 'Cluster', { vpc: storage.vpc });
+      new AirflowService(stack, 'Workers', { cluster, storage, component: AirflowComponent.CELERY_WORKER });
+    })).toMatch(/the service joins no Service Connect namespace, so the workers cannot find the api-server's Execution API; pass serviceConnectNamespace, .* or pass executionApiServerUrl/);
   });
 
   test('component-only options on the wrong component', () => {
-    expect(() => alone({ component: AirflowComponent.SCHEDULER, workerConcurrency: 4 }))
-      .toThrow(/workerConcurrency \(4\) is only for AirflowComponent\.CELERY_WORKER, not scheduler; remove it/);
+    expect(() => alone({ component: AirflowComponent.SCHEDULER, concurrency: 4 }))
+      .toThrow(/concurrency \(4\) is only for AirflowComponent\.CELERY_WORKER, not scheduler; remove it/);
     expect(() => alone({ component: AirflowComponent.TRIGGERER, healthCheckGracePeriod: Duration.minutes(5) }))
       .toThrow(/healthCheckGracePeriod is only for the load-balanced api-server, not triggerer/);
     expect(() => alone({ component: AirflowComponent.API_SERVER, healthCheckGracePeriod: Duration.seconds(60) }))

@@ -1,9 +1,9 @@
 import { Duration } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import { dagProcessorHealthCheck } from './airflow-releases';
-import { DEFAULTS, PORTS } from './defaults';
 import { AirflowComponent } from '../common/airflow-component';
 import type { AirflowVersion } from '../common/airflow-version';
+import { dagProcessorHealthCheck } from '../private/airflow-releases';
+import { DEFAULTS, PORTS } from '../private/defaults';
 
 /** What the library needs to know about each component (DESIGN §2). */
 export interface ComponentSpec {
@@ -26,7 +26,7 @@ export interface ComponentSpec {
   /** Environment only this component needs. */
   readonly environment: Record<string, string>;
   /** Default sizes. */
-  readonly defaults: { cpu: number; memoryLimitMiB: number; desiredCount: number };
+  readonly defaults: { readonly cpu: number; readonly memoryLimitMiB: number; readonly desiredCount?: number };
 }
 
 /**

@@ -1,7 +1,11 @@
 import * as path from 'path';
 import { Token } from 'aws-cdk-lib';
-import { isConcrete, Problems } from './validation';
-import type { GitSyncOptions } from '../git-sync/git-sync-sidecar';
+import { isSshUrl } from './git-credentials';
+import type { GitSyncOptions } from './git-sync-options';
+import { isConcrete, Problems } from '../private/validation';
+
+/** Marks props already validated by their owner (`DagSource.gitSync` validates once for every component). */
+export const VALIDATED = Symbol('cdk-airflow-ecs.git-sync.validated');
 
 /** A URL without user info, for messages and descriptions. */
 export function redact(url: string): string {
@@ -12,42 +16,24 @@ export function normalizeSubPath(subPath: string): string {
   return subPath.replace(/^\.\//, '').replace(/\/+$/, '');
 }
 
-const SSH_SCP_LIKE = /^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:(?!\/\/)/;
-
-/** Checks git-sync options; every problem names the prop, the value and the fix. */
-export function validateGitSync(o: GitSyncOptions, prefix = ''): void {
-  const problems = new Problems();
+/** Checks git-sync options; every problem names the prop (after `prefix`), the value and the fix. */
+export function validateGitSync(problems: Problems, o: GitSyncOptions, prefix = ''): void {
   const p = (name: string) => `${prefix}${name}`;
   const repo = o.repository ?? '';
-  const isSsh = repo.startsWith('ssh://') || SSH_SCP_LIKE.test(repo);
-  const isHttps = repo.startsWith('https://');
-  const isHttp = repo.startsWith('http://');
   if (!Token.isUnresolved(repo)) {
-    if (!isSsh && !isHttps && !isHttp) {
+    const isSsh = isSshUrl(repo);
+    const isHttp = /^https?:\/\//.test(repo);
+    if (!isSsh && !isHttp) {
       problems.add(`${p('repository')} ('${repo}') is not a git URL; use https://host/org/repo.git, ssh://git@host/org/repo.git or git@host:org/repo.git`);
     }
-    if ((isHttps || isHttp) && /^https?:\/\/[^/]*@/.test(repo)) {
+    if (isHttp && /^https?:\/\/[^/]*@/.test(repo)) {
       problems.add(`${p('repository')} ('${redact(repo)}') contains credentials, which would be stored in plain text in the template; remove them from the URL and pass credentials: GitCredentials.httpsToken({ secret })`);
     }
-    if (isSsh && o.credentials?.kind !== 'ssh') {
-      problems.add(`${p('repository')} ('${repo}') is an SSH URL but ${p('credentials')} is ${o.credentials ? 'an HTTPS token' : 'not set'}; pass credentials: GitCredentials.sshKey({ secret, knownHosts }) or use the https:// URL`);
-    }
-    if (!isSsh && o.credentials?.kind === 'ssh') {
-      problems.add(`${p('credentials')} is an SSH key but ${p('repository')} ('${repo}') is not an SSH URL; use the ssh://git@host/org/repo.git form or GitCredentials.httpsToken`);
-    }
-    if (isHttp && o.credentials?.kind === 'https') {
-      problems.add(`${p('repository')} ('${repo}') is plain http://, so the token would cross the network unencrypted; use https://`);
+    if (isSsh && !o.credentials) {
+      problems.add(`${p('repository')} ('${repo}') is an SSH URL but ${p('credentials')} is not set; pass credentials: GitCredentials.sshKey({ secret, knownHosts }) or use the https:// URL`);
     }
   }
-  if (o.credentials?.kind === 'ssh') {
-    const kh = o.credentials.knownHosts ?? '';
-    if (!Token.isUnresolved(kh) && !/^\S+\s+(ssh-|ecdsa-|sk-)\S*\s+\S+/m.test(kh)) {
-      problems.add(`${p('credentials')} knownHosts ('${kh.slice(0, 40)}') has no host key line; pass the output of \`ssh-keyscan <host>\` (git-sync refuses unknown hosts)`);
-    }
-  }
-  if (o.credentials?.kind === 'https' && o.credentials.username !== undefined && !/^[^\s:@/]+$/.test(o.credentials.username)) {
-    problems.add(`${p('credentials')} username ('${o.credentials.username}') must not contain spaces, ':', '@' or '/'`);
-  }
+  for (const problem of o.credentials?.problems(repo, prefix) ?? []) problems.add(problem);
   if (o.branch !== undefined && o.revision !== undefined) {
     problems.add(`${p('branch')} ('${o.branch}') and ${p('revision')} ('${o.revision}') are mutually exclusive; follow a branch or pin a revision, not both`);
   }
@@ -78,5 +64,4 @@ export function validateGitSync(o: GitSyncOptions, prefix = ''): void {
   if (isConcrete(o.maxFailures) && (!Number.isInteger(o.maxFailures) || o.maxFailures < -1)) {
     problems.add(`${p('maxFailures')} (${o.maxFailures}) must be a whole number >= -1 (-1 retries forever)`);
   }
-  problems.throwIfAny('git-sync');
 }

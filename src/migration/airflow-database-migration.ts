@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { Annotations, CustomResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CustomResource, Duration, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -7,15 +7,17 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { BOOTSTRAP_SCRIPT } from './bootstrap';
 import { AirflowImage } from '../common/airflow-image';
 import { AirflowOptions } from '../private/airflow-options';
-import { managedEnvironmentNames, sharedEnvironment, sharedSecrets } from '../private/config';
-import { AIRFLOW_USER, DEFAULTS, PORTS } from '../private/defaults';
+import { sharedEnvironment, sharedSecrets } from '../private/config';
+import { DEFAULTS, PORTS } from '../private/defaults';
 import { checkEnvironment } from '../private/environment-check';
+import { airflowTask } from '../private/fargate-task';
 import { acknowledgeNag, NAG } from '../private/nag';
-import { BOOTSTRAP_ENV, BOOTSTRAP_SCRIPT } from '../private/runtime-commands';
-import { Problems } from '../private/validation';
-import { AirflowStorage } from '../storage/airflow-storage';
+import { BOOTSTRAP_ENV } from '../private/runtime-commands';
+import { isConcreteString, Problems } from '../private/validation';
+import { IAirflowStorage } from '../storage/i-airflow-storage';
 
 /**
  * Properties of an `AirflowDatabaseMigration`.
@@ -25,7 +27,7 @@ export interface AirflowDatabaseMigrationProps {
   readonly cluster: ecs.ICluster;
 
   /** The storage whose database is migrated. */
-  readonly storage: AirflowStorage;
+  readonly storage: IAirflowStorage;
 
   /**
    * The image; use the same image as the components.
@@ -121,67 +123,39 @@ export class AirflowDatabaseMigration extends Construct implements ec2.IConnecta
 
   constructor(scope: Construct, id: string, props: AirflowDatabaseMigrationProps) {
     super(scope, id);
-    const architecture = props.cpuArchitecture ?? ecs.CpuArchitecture.ARM64;
     const image = props.image ?? AirflowImage.official();
-    const env = {
+    validate(new Problems(this), props, image);
+    const environment = {
+      ...props.environment,
       ...sharedEnvironment({ storage: props.storage, executionApiServerUrl: `http://localhost:${PORTS.apiServer}/execution/` }),
       [BOOTSTRAP_ENV.adminUsername]: props.adminUsername ?? DEFAULTS.adminUsername,
-      [BOOTSTRAP_ENV.adminEmail]: props.adminEmail ?? 'admin@example.com',
+      [BOOTSTRAP_ENV.adminEmail]: props.adminEmail ?? DEFAULTS.adminEmail,
     };
-    const ownSecrets = {
+    const secrets = {
+      ...props.secrets,
       ...sharedSecrets(props.storage),
       [BOOTSTRAP_ENV.adminPassword]: ecs.Secret.fromSecretsManager(props.storage.adminPasswordSecret),
     };
-    const secrets = { ...props.secrets, ...ownSecrets };
-    const problems = new Problems();
-    checkEnvironment(problems, {
-      prop: 'environment',
-      environment: props.environment,
-      secretNames: Object.keys(props.secrets ?? {}),
-      secretsProp: 'secrets',
-      managed: managedEnvironmentNames(env, ownSecrets),
-      options: AirflowOptions.of(image.airflowVersion),
-      customOptions: props.customOptions,
-      customOptionsProp: 'customOptions',
-    });
-    if (props.adminUsername !== undefined && !/^[A-Za-z0-9_.@-]{1,64}$/.test(props.adminUsername)) {
-      problems.add(`adminUsername ('${props.adminUsername}') must be 1–64 letters, digits or _ . @ -`);
-    }
-    if (props.adminEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(props.adminEmail)) {
-      problems.add(`adminEmail ('${props.adminEmail}') is not an email address; pass one such as 'airflow-admin@example.com'`);
-    }
-    problems.throwIfAny('AirflowDatabaseMigration');
-
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? DEFAULTS.logRetentionDays as logs.RetentionDays,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
+    const task = airflowTask(this, {
+      vpc: props.cluster.vpc,
       cpu: DEFAULTS.migration.cpu,
       memoryLimitMiB: DEFAULTS.migration.memoryLimitMiB,
-      runtimePlatform: { cpuArchitecture: architecture, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
-    });
-    this.container = this.taskDefinition.addContainer('Migrate', {
+      architecture: props.cpuArchitecture ?? ecs.CpuArchitecture[DEFAULTS.cpuArchitecture],
+      image,
+      logRetention: props.logRetention,
+      containerId: 'Migrate',
       containerName: 'migrate',
-      image: image.bind(architecture),
-      user: AIRFLOW_USER,
       command: ['bash', '-c', BOOTSTRAP_SCRIPT],
-      environment: { ...(props.environment ?? {}), ...env },
+      environment,
       secrets,
-      logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'migrate' }),
-      essential: true,
+      securityGroupDescription: 'Airflow database migration task',
     });
-
-    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
-      vpc: props.cluster.vpc,
-      description: 'Airflow database migration task',
-      allowAllOutbound: true,
-    });
+    this.logGroup = task.logGroup;
+    this.taskDefinition = task.taskDefinition;
+    this.container = task.container;
+    this.securityGroup = task.securityGroup;
     this.connections = new ec2.Connections({ securityGroups: [this.securityGroup] });
-    // Tasks may open any outbound connection (image pulls, AWS APIs, whatever DAGs call), so the
-    // egress halves of the rules below are already covered.
-    Annotations.of(this).acknowledgeWarning('@aws-cdk/aws-ec2:ipv4IgnoreEgressRule', 'outbound traffic is allowed to anywhere');
-    this.connections.allowTo(props.storage.database, ec2.Port.tcp(PORTS.postgres), 'Airflow migration task to the metadata database');
+    this.connections.allowTo(props.storage.databaseConnections, ec2.Port.tcp(PORTS.postgres), 'Airflow migration task to the metadata database');
 
     const code = lambda.Code.fromAsset(path.join(__dirname, '..', '..', 'assets', 'migration-runner'));
     const fnProps = {
@@ -223,14 +197,26 @@ export class AirflowDatabaseMigration extends Construct implements ec2.IConnecta
         LogGroupName: this.logGroup.logGroupName,
       },
     });
-    acknowledgeNag(this.taskDefinition, [NAG.taskEnvironment]);
     for (const fn of [onEvent, isComplete]) acknowledgeNag(fn, [NAG.lambdaBasicExecution, NAG.migrationLambdas], true);
     acknowledgeNag(provider, [NAG.lambdaBasicExecution, NAG.migrationLambdas, NAG.providerRuntime, NAG.waiterLogging, NAG.waiterTracing], true);
-    // The task needs its roles' policies and its way into the database before it runs.
-    this.resource.node.addDependency(this.taskDefinition.taskRole, this.taskDefinition.obtainExecutionRole(), this.securityGroup);
-    if (Stack.of(props.storage.database) === Stack.of(this)) {
-      // in one stack the ingress rule belongs to the database's security group
-      this.resource.node.addDependency(...props.storage.database.connections.securityGroups);
+    // The task needs its roles' policies and its way into the database before it runs: the
+    // ingress rule, under its own security group when the database is in another stack, under the
+    // database's in one stack. (The security group itself it references already.)
+    this.resource.node.addDependency(this.taskDefinition.taskRole, this.taskDefinition.obtainExecutionRole());
+    const rules = this.securityGroup.node.findAll().filter(c => c instanceof ec2.CfnSecurityGroupIngress);
+    if (rules.length > 0) this.resource.node.addDependency(...rules);
+    if (Stack.of(props.storage) === Stack.of(this)) {
+      this.resource.node.addDependency(...props.storage.databaseConnections.securityGroups);
     }
+  }
+}
+
+function validate(problems: Problems, props: AirflowDatabaseMigrationProps, image: AirflowImage): void {
+  checkEnvironment(problems, props, AirflowOptions.of(image.airflowVersion));
+  if (isConcreteString(props.adminUsername) && !/^[A-Za-z0-9_.@-]{1,64}$/.test(props.adminUsername)) {
+    problems.add(`adminUsername ('${props.adminUsername}') must be 1–64 letters, digits or _ . @ -`);
+  }
+  if (isConcreteString(props.adminEmail) && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(props.adminEmail)) {
+    problems.add(`adminEmail ('${props.adminEmail}') is not an email address; pass one such as 'airflow-admin@example.com'`);
   }
 }

@@ -1,11 +1,8 @@
 /**
- * Commands that run inside the git-sync containers (registry.k8s.io/git-sync/git-sync: Debian
- * bookworm with bash, coreutils, grep, sed, git and ssh; no curl, no find). They are run for
- * real in test/runtime/git-sync.test.ts.
+ * Commands that run inside the git-sync containers (registry.k8s.io/git-sync/git-sync v4.7.1:
+ * Debian trixie with bash as /bin/sh, coreutils, grep, sed, curl, git and ssh; no find). They
+ * are run for real in test/runtime/git-sync.test.ts.
  */
-
-/** The git-sync image this library is tested with. */
-export const GIT_SYNC_DEFAULT_IMAGE = 'registry.k8s.io/git-sync/git-sync:v4.7.1';
 
 /** git-sync's user and group in its image. */
 export const GIT_SYNC_UID = 65533;
@@ -31,8 +28,7 @@ export const PREPARE_ENV = {
 
 /**
  * Runs once per task, as root, before git-sync: Fargate creates bind-mount volumes owned by root
- * with mode 0755, so git-sync (uid 65533) could not write the DAG volume (the story's "git-sync
- * needs root", commit #21). Hand the volume to git-sync's user; Airflow (uid 50000, gid 0) reads
+ * with mode 0755, so git-sync (uid 65533) could not write the DAG volume (docs/pitfalls.md, #21). Hand the volume to git-sync's user; Airflow (uid 50000, gid 0) reads
  * what git-sync writes through the "other" permission bits (git-sync's umask is 0022). For SSH,
  * write the private key (an ECS secret) and known_hosts into files only git-sync can read, because
  * git-sync takes SSH keys only as files and Fargate cannot mount secrets as files.
@@ -53,8 +49,8 @@ export const PREPARE_SCRIPT = [
 ].join('\n');
 
 /**
- * The sidecar's health check, in bash (the image has no curl): git-sync's HTTP endpoint answers
- * 200 once a sync has succeeded and while the process is alive and responsive.
+ * The sidecar's health check, in bash alone (no other tool is needed): git-sync's HTTP endpoint
+ * answers 200 once a sync has succeeded and while the process is alive and responsive.
  */
 export const HEALTH_CHECK_SCRIPT = [
   `exec 3<>/dev/tcp/127.0.0.1/${GIT_SYNC_HTTP_PORT}`,
@@ -63,11 +59,8 @@ export const HEALTH_CHECK_SCRIPT = [
   '[[ "$status" == *" 200 "* ]]',
 ].join(' && ');
 
-/** Where the Airflow containers see git-sync's root (read-only). */
-export const AIRFLOW_GIT_MOUNT = '/opt/airflow/git';
-
 /** The synced DAG folder as the Airflow containers see it. */
-export function gitSyncDagsFolder(subPath: string | undefined, mountPath: string = AIRFLOW_GIT_MOUNT): string {
+export function gitSyncDagsFolder(subPath: string | undefined, mountPath: string): string {
   const checkout = `${mountPath}/${GIT_SYNC_LINK}`;
   const sub = subPath?.replace(/^\.\//, '').replace(/\/+$/, '');
   return sub ? `${checkout}/${sub}` : checkout;

@@ -1,0 +1,89 @@
+import { Duration } from 'aws-cdk-lib';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+
+/**
+ * Size, extra environment and secrets of one Airflow component's tasks.
+ */
+export interface AirflowTaskOptions {
+  /**
+   * Task CPU units (1024 = 1 vCPU). Must form a valid Fargate pair with `memoryLimitMiB`.
+   *
+   * @default - api-server, scheduler and dag-processor 1024; triggerer 512; workers 1024
+   */
+  readonly cpu?: number;
+
+  /**
+   * Task memory in MiB. Must form a valid Fargate pair with `cpu`.
+   *
+   * @default - api-server, scheduler and dag-processor 2048; triggerer 1024; workers 3072
+   */
+  readonly memoryLimitMiB?: number;
+
+  /**
+   * Extra environment variables for this component, for example
+   * `{ AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG: '32' }`. `AIRFLOW__*` names are checked against
+   * the configuration reference of the image's Airflow release: an unknown, misspelled or
+   * deprecated option fails synth with the nearest valid one (list options the reference does
+   * not know, such as those of a provider you install, in `customOptions`). Variables the library
+   * sets cannot be set here; synth names the option that sets them. Never put secrets here: they
+   * would be stored in the template in plain text; use `secrets`.
+   *
+   * @default - none
+   */
+  readonly environment?: { [name: string]: string };
+
+  /**
+   * Extra secrets for this component, injected by ECS as environment variables when a task
+   * starts, for example `{ AIRFLOW__SENTRY__SENTRY_DSN: ecs.Secret.fromSecretsManager(secret) }`.
+   * The task execution role gets read access. Names are checked like `environment`.
+   *
+   * @default - none
+   */
+  readonly secrets?: { [name: string]: ecs.Secret };
+}
+
+/**
+ * Size, count, extra environment and secrets of one Airflow component.
+ */
+export interface AirflowComponentOptions extends AirflowTaskOptions {
+  /**
+   * Number of tasks.
+   *
+   * @default 1
+   */
+  readonly desiredCount?: number;
+}
+
+/**
+ * Options of the api-server.
+ */
+export interface ApiServerOptions extends AirflowComponentOptions {
+  /**
+   * How long ECS ignores failing load balancer health checks after a task starts. Airflow needs
+   * minutes to start: an image pull, the database check and the migration wait come first.
+   *
+   * @default Duration.seconds(480)
+   */
+  readonly healthCheckGracePeriod?: Duration;
+}
+
+/**
+ * What a Celery worker runs.
+ */
+export interface CeleryWorkerOptions {
+  /**
+   * Tasks one worker runs at the same time (`[celery] worker_concurrency`). Each running task is
+   * a Python process of 150–300 MiB: `memoryLimitMiB / concurrency` must be at least 256.
+   *
+   * @default 8
+   */
+  readonly concurrency?: number;
+
+  /**
+   * The Celery queues the workers consume (`airflow celery worker --queues`); only their tasks
+   * count for scaling. Tasks go to a queue through the operator's `queue` argument.
+   *
+   * @default ['default']
+   */
+  readonly queues?: string[];
+}
