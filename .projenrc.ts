@@ -106,13 +106,12 @@ bindings.exec('rm -rf dist/code-only && jsii-pacmak --code-only --outdir dist/co
 bindings.exec('python3 -m compileall -q dist/code-only/python');
 project.postCompileTask.spawn(bindings);
 
-// `npm run example`: the README's main job. Synthesizes examples/basic with the real CDK CLI
-// into examples/basic/cdk.out (no AWS credentials needed) and prints a summary.
+// `npm run example`: the README's main job. Synthesizes examples/basic (or the example named
+// after `--`) with the real CDK CLI into its cdk.out (no AWS credentials needed) and prints a summary.
 const example = project.addTask('example', {
-  description: 'Synthesize examples/basic with the CDK CLI and print a summary of what it deploys',
+  description: 'Synthesize examples/basic (or `-- <name>`) with the CDK CLI and print a summary of what it deploys',
 });
-example.exec('cdk synth --quiet --no-notices --no-version-reporting --output cdk.out', { cwd: 'examples/basic' });
-example.exec('ts-node --project tsconfig.dev.json scripts/summarize-assembly.ts examples/basic/cdk.out');
+example.exec('scripts/run-example.sh', { receiveArgs: true });
 project.package.setScript('example', 'npx projen example');
 
 // `npm run e2e`: the local ECS runtime starts the synthesized example apps and runs every scenario

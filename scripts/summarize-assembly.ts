@@ -14,6 +14,8 @@ export interface ComponentSummary {
   desiredCount: string;
   scaling: string;
   spotPercent: number;
+  /** The Celery queues of a worker service. */
+  queues?: string[];
 }
 
 export interface AssemblySummary {
@@ -60,9 +62,12 @@ export function summarize(assemblyDir: string): AssemblySummary {
       const strategy: any[] | undefined = r.Properties?.CapacityProviderStrategy;
       const spotWeight = strategy?.find(s => s.CapacityProvider === 'FARGATE_SPOT')?.Weight ?? 0;
       const totalWeight = strategy?.reduce((n, s) => n + (s.Weight ?? 0), 0) ?? 0;
+      const command: unknown[] = essential?.Command ?? [];
+      const queuesAt = command.indexOf('--queues');
       components.push({
         stack: name,
         component: essential?.Name ?? tdRef,
+        queues: essential?.Name === 'celery-worker' ? (queuesAt >= 0 ? String(command[queuesAt + 1]).split(',') : ['default']) : undefined,
         scaling: target ? `${target.Properties.MinCapacity}–${target.Properties.MaxCapacity} on queue` : 'fixed',
         spotPercent: totalWeight > 0 ? Math.round(100 * spotWeight / totalWeight) : 0,
         cpu: literal(td.Properties.Cpu),
@@ -86,12 +91,16 @@ export function render(summary: AssemblySummary): string {
   }
   lines.push('');
   lines.push(`Airflow components (one ECS Fargate service each), image ${summary.images.join(', ')}:`);
-  lines.push(`  ${'component'.padEnd(15)} ${'vCPU'.padStart(5)} ${'memory'.padStart(9)}  ${'arch'.padEnd(7)} ${'tasks'.padEnd(16)} capacity`);
+  // with several worker pools, each worker service is labelled with its queues
+  const pools = summary.components.filter(c => c.queues).length > 1;
+  const label = (c: ComponentSummary) => pools && c.queues ? `${c.component} (${c.queues.join(',')})` : c.component;
+  const width = Math.max(15, ...summary.components.map(c => label(c).length));
+  lines.push(`  ${'component'.padEnd(width)} ${'vCPU'.padStart(5)} ${'memory'.padStart(9)}  ${'arch'.padEnd(7)} ${'tasks'.padEnd(16)} capacity`);
   for (const c of summary.components) {
     const vcpu = Number(c.cpu) / 1024;
     const tasks = c.scaling === 'fixed' ? c.desiredCount : c.scaling;
     const capacity = c.spotPercent > 0 ? `${c.spotPercent}% Fargate Spot` : 'Fargate';
-    lines.push(`  ${c.component.padEnd(15)} ${String(vcpu).padStart(5)} ${`${Number(c.memoryMiB) / 1024} GiB`.padStart(9)}  ${c.architecture.padEnd(7)} ${tasks.padEnd(16)} ${capacity}`);
+    lines.push(`  ${label(c).padEnd(width)} ${String(vcpu).padStart(5)} ${`${Number(c.memoryMiB) / 1024} GiB`.padStart(9)}  ${c.architecture.padEnd(7)} ${tasks.padEnd(16)} ${capacity}`);
   }
   return lines.join('\n');
 }

@@ -16,9 +16,10 @@ import { checkPostgresVersion } from './private/airflow-releases';
 import { DEFAULTS, PORTS } from './private/defaults';
 import { checkEnvironment } from './private/environment-check';
 import { Problems } from './private/validation';
-import { AirflowWorkerOptions } from './scaling/scaling-options';
+import { AirflowWorkerOptions, WorkerPoolOptions } from './scaling/scaling-options';
 import { validateMaxQueueWait, validateWorkerCapacity } from './scaling/validation';
 import { WorkerAutoscaling } from './scaling/worker-autoscaling';
+import { WorkerPool } from './scaling/worker-pool';
 import { AirflowService, AirflowServiceProps } from './service/airflow-service';
 import { AirflowComponentOptions, ApiServerOptions } from './service/service-options';
 import { AirflowStorage } from './storage/airflow-storage';
@@ -122,6 +123,18 @@ export interface AirflowOnEcsProps {
   readonly workers?: AirflowWorkerOptions;
 
   /**
+   * More pools of Celery workers beside `workers`, by name (lower-case letters, digits and
+   * hyphens): each its own service consuming its own `queues`, with its own size, concurrency,
+   * scaling and Spot mix, for example
+   * `{ heavy: { queues: ['heavy'], cpu: 4096, memoryLimitMiB: 16384, maxCapacity: 3, spot: false } }`.
+   * A task runs in a pool when its operator's `queue` is one of the pool's queues; every other
+   * task runs on `workers` (queue `default`).
+   *
+   * @default - none: the `workers` pool runs every task
+   */
+  readonly workerPools?: { [name: string]: WorkerPoolOptions };
+
+  /**
    * Extra environment variables for every component and the migration task, for example
    * `{ AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG: '32' }`. `AIRFLOW__*` names are checked against
    * the configuration reference of the image's Airflow release: an unknown, misspelled or
@@ -187,10 +200,12 @@ export class AirflowOnEcs extends Construct {
   public readonly dagProcessor: AirflowService;
   /** The triggerer service. */
   public readonly triggerer: AirflowService;
-  /** The Celery worker service. */
+  /** The Celery worker service of the `workers` pool. */
   public readonly workers: AirflowService;
-  /** The workers' queue-based autoscaling. */
+  /** The queue-based autoscaling of the `workers` pool. */
   public readonly workerAutoscaling: WorkerAutoscaling;
+  /** Every worker pool: `workers` first (named `default`), then each of `workerPools` by name. */
+  public readonly workerPools: WorkerPool[];
   /** The migration task run once per deployment. */
   public readonly migration: AirflowDatabaseMigration;
   /** The load balancer in front of the api-server. */
@@ -238,9 +253,13 @@ export class AirflowOnEcs extends Construct {
     this.listener = web.listener;
     this.url = web.url;
 
-    // --- the components: one table, one service each ---
-    const maxWorkers = workerOptions.maxCapacity ?? DEFAULTS.workerScaling.maxCapacity;
-    const concurrency = workerOptions.concurrency ?? DEFAULTS.workers.concurrency;
+    // --- the components: one table, one service each; then the worker pools ---
+    const pools = Object.entries(props.workerPools ?? {}).filter(([name]) => isValidPoolName(name));
+    const poolSizes = [workerOptions, ...pools.map(([, o]) => o)].map(o => ({
+      maxWorkers: o.maxCapacity ?? DEFAULTS.workerScaling.maxCapacity,
+      concurrency: o.concurrency ?? DEFAULTS.workers.concurrency,
+    }));
+    const sizesKnown = poolSizes.every(p => !Token.isUnresolved(p.maxWorkers) && !Token.isUnresolved(p.concurrency));
     const shared: Omit<AirflowServiceProps, 'component'> = {
       cluster: this.cluster,
       serviceConnectNamespace: namespace,
@@ -257,24 +276,15 @@ export class AirflowOnEcs extends Construct {
       // a task may wait for a worker to start from zero: neither failed as stuck nor its token expired
       maxQueueWait: workerOptions.maxQueueWait ?? Duration.seconds(DEFAULTS.workerScaling.maxQueueWaitSeconds),
       // the scheduler queues at most `parallelism` tasks; workers scale on queued + running, so every
-      // worker slot must be fillable (Airflow's default of 32 would cap at 4 workers of 8)
-      parallelism: Token.isUnresolved(maxWorkers) || Token.isUnresolved(concurrency) ? undefined : maxWorkers * concurrency,
+      // worker slot of every pool must be fillable (Airflow's default of 32 would cap at 4 workers of 8)
+      parallelism: sizesKnown ? poolSizes.reduce((sum, p) => sum + p.maxWorkers * p.concurrency, 0) : undefined,
     };
-    const { minCapacity, maxCapacity, scaleInCooldown, maxQueueWait, spot, onDemandBase, spotPercent, ...workerService } = workerOptions;
     const components: { component: AirflowComponent; id: string; options: Partial<AirflowServiceProps> }[] = [
       { component: AirflowComponent.API_SERVER, id: 'ApiServer', options: props.apiServer ?? {} },
       { component: AirflowComponent.SCHEDULER, id: 'Scheduler', options: props.scheduler ?? {} },
       { component: AirflowComponent.DAG_PROCESSOR, id: 'DagProcessor', options: props.dagProcessor ?? {} },
       { component: AirflowComponent.TRIGGERER, id: 'Triggerer', options: props.triggerer ?? {} },
-      {
-        component: AirflowComponent.CELERY_WORKER,
-        id: 'Workers',
-        options: {
-          ...workerService,
-          autoscaled: true,
-          capacityProviderStrategies: WorkerAutoscaling.capacityProviderStrategies({ spot, onDemandBase, spotPercent }),
-        },
-      },
+      { component: AirflowComponent.CELERY_WORKER, id: 'Workers', options: workerServiceOptions(workerOptions) },
     ];
     const services = new Map(components.map(c => [c.component, new AirflowService(this, c.id, { ...shared, ...c.options, component: c.component })]));
     this.apiServer = services.get(AirflowComponent.API_SERVER)!;
@@ -282,13 +292,25 @@ export class AirflowOnEcs extends Construct {
     this.dagProcessor = services.get(AirflowComponent.DAG_PROCESSOR)!;
     this.triggerer = services.get(AirflowComponent.TRIGGERER)!;
     this.workers = services.get(AirflowComponent.CELERY_WORKER)!;
-    this.workerAutoscaling = new WorkerAutoscaling(this, 'WorkerAutoscaling', {
-      workers: this.workers, scheduler: this.scheduler, minCapacity, maxCapacity, scaleInCooldown,
-    });
+    this.workerAutoscaling = this.addScaling('WorkerAutoscaling', this.workers, workerOptions);
+    this.workerPools = [
+      { name: 'default', queues: this.workers.queues!, service: this.workers, autoscaling: this.workerAutoscaling },
+      ...pools.map(([name, options]) => {
+        const poolId = `WorkerPool${name.split('-').map(w => w[0].toUpperCase() + w.slice(1)).join('')}`;
+        const service = new AirflowService(this, poolId, {
+          ...shared,
+          // a pool takes only the tasks of its queues: without any, synth says so
+          ...workerServiceOptions({ ...options, queues: options.queues ?? [] }),
+          component: AirflowComponent.CELERY_WORKER,
+          poolName: name,
+        });
+        return { name, queues: service.queues!, service, autoscaling: this.addScaling(`${poolId}Autoscaling`, service, options) };
+      }),
+    ];
     this.taskConnections = new ec2.Connections({
-      securityGroups: [this.workers, this.triggerer, this.dagProcessor].map(s => s.securityGroup),
+      securityGroups: [...this.workerPools.map(p => p.service), this.triggerer, this.dagProcessor].map(s => s.securityGroup),
     });
-    this.checkDatabaseConnections(maxWorkers, concurrency);
+    this.checkDatabaseConnections(poolSizes, sizesKnown);
 
     this.targetGroup = this.listener.addTargets('ApiServer', {
       port: PORTS.apiServer,
@@ -309,10 +331,13 @@ export class AirflowOnEcs extends Construct {
     });
 
     // --- who talks to whom ---
-    // Workers call the Execution API (through Service Connect, on the api-server's port).
-    this.apiServer.connections.allowFrom(this.workers, ec2.Port.tcp(PORTS.apiServer), 'Celery workers to the Execution API');
-    // The api-server reads live task logs from the workers' and the triggerer's log servers.
-    this.workers.connections.allowFrom(this.apiServer, ec2.Port.tcp(PORTS.workerLogs), 'api-server reads live task logs');
+    for (const { service, name } of this.workerPools) {
+      const ofPool = name === 'default' ? '' : ` (pool ${name})`;
+      // Workers call the Execution API (through Service Connect, on the api-server's port).
+      this.apiServer.connections.allowFrom(service, ec2.Port.tcp(PORTS.apiServer), `Celery workers${ofPool} to the Execution API`);
+      // The api-server reads live task logs from the workers' and the triggerer's log servers.
+      service.connections.allowFrom(this.apiServer, ec2.Port.tcp(PORTS.workerLogs), `api-server reads live task logs${ofPool}`);
+    }
     this.triggerer.connections.allowFrom(this.apiServer, ec2.Port.tcp(PORTS.triggererLogs), 'api-server reads live trigger logs');
 
     // --- migrations: once per deployment, before any component is updated ---
@@ -333,7 +358,7 @@ export class AirflowOnEcs extends Construct {
 
   /** Every component service, in a stable order. */
   public get services(): AirflowService[] {
-    return [this.apiServer, this.scheduler, this.dagProcessor, this.triggerer, this.workers];
+    return [this.apiServer, this.scheduler, this.dagProcessor, this.triggerer, ...this.workerPools.map(p => p.service)];
   }
 
   /**
@@ -384,34 +409,66 @@ export class AirflowOnEcs extends Construct {
     });
   }
 
+  /** Queue-driven scaling of one pool's worker service. */
+  private addScaling(id: string, workers: AirflowService, options: WorkerPoolOptions): WorkerAutoscaling {
+    const { minCapacity, maxCapacity, scaleInCooldown } = options;
+    return new WorkerAutoscaling(this, id, { workers, scheduler: this.scheduler, minCapacity, maxCapacity, scaleInCooldown });
+  }
+
   /**
    * Warns when the connections Airflow may open exceed what the database accepts: RDS PostgreSQL
    * allows about instance memory / 9.5 MB connections.
    */
-  private checkDatabaseConnections(maxWorkers: number, concurrency: number): void {
+  private checkDatabaseConnections(pools: { maxWorkers: number; concurrency: number }[], sizesKnown: boolean): void {
     const instanceClass = this.storage.databaseInstanceClass;
     const capacity = instanceClass && !Token.isUnresolved(instanceClass) ? postgresMaxConnections(instanceClass) : undefined;
-    if (capacity === undefined || Token.isUnresolved(maxWorkers) || Token.isUnresolved(concurrency)) return;
+    if (capacity === undefined || !sizesKnown) return;
     const count = (s: AirflowService) => (s.service.node.defaultChild as ecs.CfnService).desiredCount as number ?? 1;
     // SQLAlchemy pool (5) + overflow (10) per Airflow process; each Celery worker process keeps a
     // result-backend connection; the scaling sidecars one each.
     const perProcess = 15;
     const estimate = perProcess * (count(this.apiServer) + count(this.scheduler) + count(this.dagProcessor) + count(this.triggerer))
-      + count(this.scheduler) + maxWorkers * (concurrency + 3);
+      + count(this.scheduler) + pools.reduce((sum, p) => sum + p.maxWorkers * (p.concurrency + 3), 0);
     const usable = capacity - 3; // superuser_reserved_connections
     if (estimate > usable) {
+      const pairs = this.workerPools.map((p, i) => `${p.service.propPath} ${pools[i].maxWorkers} x ${pools[i].concurrency}`).join(', ');
       Annotations.of(this).addWarningV2('cdk-airflow-ecs:AirflowOnEcs.databaseConnections',
-        `Airflow may open about ${estimate} database connections at workers.maxCapacity (${maxWorkers}) x workers.concurrency (${concurrency}), `
+        `Airflow may open about ${estimate} database connections with every worker pool at maxCapacity x concurrency (${pairs}), `
         + `but ${instanceClass} accepts about ${usable}; raise the database instance class (AirflowStorage database.instanceType), `
-        + 'or lower workers.maxCapacity or workers.concurrency');
+        + 'or lower maxCapacity or concurrency');
     }
   }
+}
+
+/** A worker pool's service settings (its scaling and Spot mix go elsewhere). */
+function workerServiceOptions(options: AirflowWorkerOptions): Partial<AirflowServiceProps> {
+  const { minCapacity, maxCapacity, scaleInCooldown, maxQueueWait, spot, onDemandBase, spotPercent, ...service } = options;
+  return {
+    ...service,
+    autoscaled: true,
+    capacityProviderStrategies: WorkerAutoscaling.capacityProviderStrategies({ spot, onDemandBase, spotPercent }),
+  };
+}
+
+const POOL_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+
+function isValidPoolName(name: string): boolean {
+  return POOL_NAME.test(name) && name.length <= 32 && name !== 'default';
 }
 
 /** What only the whole deployment can check; each child checks its own props. */
 function validate(problems: Problems, props: AirflowOnEcsProps, image: AirflowImage, storage: IAirflowStorage): void {
   checkEnvironment(problems, props, AirflowOptions.of(image.airflowVersion));
   validateWorkerCapacity(problems, props.workers ?? {}, 'workers.');
+  for (const [name, pool] of Object.entries(props.workerPools ?? {})) {
+    if (name === 'default') {
+      problems.add("workerPools.default: 'default' is the name of the workers pool; set its options in workers, or give this pool another name");
+    } else if (!isValidPoolName(name)) {
+      problems.add(`workerPools: the pool name '${name}' must be lower-case letters, digits and single hyphens, starting with a letter, at most 32 characters, such as 'heavy' or 'gpu-large'`);
+    } else {
+      validateWorkerCapacity(problems, pool, `workerPools.${name}.`);
+    }
+  }
   validateMaxQueueWait(problems, props.workers?.maxQueueWait, 'workers.maxQueueWait');
   const postgres = storage.databaseEngineMajorVersion;
   const unsupported = postgres && !Token.isUnresolved(postgres) ? checkPostgresVersion(image.airflowVersion, postgres) : undefined;

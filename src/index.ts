@@ -10,6 +10,7 @@ export * from './git-sync/git-sync-sidecar';
 export * from './migration/airflow-database-migration';
 export * from './scaling/scaling-options';
 export * from './scaling/worker-autoscaling';
+export * from './scaling/worker-pool';
 export * from './service/airflow-service';
 export * from './service/service-options';
 export * from './storage/airflow-storage';

@@ -21,14 +21,15 @@ function synthExample(name: string): string {
 
 let outdir: string;
 let gitSyncOutdir: string;
+let poolsOutdir: string;
 beforeAll(() => {
   outdir = synthExample('basic');
   gitSyncOutdir = synthExample('git-sync');
+  poolsOutdir = synthExample('worker-pools');
 }, 300_000);
 
 afterAll(() => {
-  fs.rmSync(outdir, { recursive: true, force: true });
-  fs.rmSync(gitSyncOutdir, { recursive: true, force: true });
+  for (const dir of [outdir, gitSyncOutdir, poolsOutdir]) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('examples/basic synthesizes a storage stack and a services stack', () => {
@@ -62,6 +63,21 @@ test('examples/git-sync synthesizes, with git-sync on the dag-processor, trigger
     .map(r => r.Properties.ContainerDefinitions.find((c: any) => c.Essential !== false && c.Name !== 'git-sync').Name)
     .sort();
   expect(withSidecar).toEqual(['celery-worker', 'dag-processor', 'triggerer']);
+});
+
+test('examples/worker-pools synthesizes a default and a heavy pool, and the summary lists both with their queues', () => {
+  const summary = summarize(poolsOutdir);
+  expect(summary.stacks.map(s => s.name)).toEqual(['AirflowPoolsStorage', 'AirflowPoolsServices']);
+  const workers = summary.components.filter(c => c.component === 'celery-worker');
+  expect(workers.map(c => [c.queues, c.cpu, c.memoryMiB, c.scaling, c.spotPercent])).toEqual([
+    [['default'], '1024', '3072', '0–10 on queue', 75],
+    [['heavy'], '4096', '16384', '0–3 on queue', 0],
+  ]);
+  const text = render(summary);
+  expect(text).toMatch(/celery-worker \(default\) +1 +3 GiB +ARM64 +0–10 on queue +75% Fargate Spot/);
+  expect(text).toMatch(/celery-worker \(heavy\) +4 +16 GiB +ARM64 +0–3 on queue +Fargate/);
+  // one worker service: no queue labels (the README's basic summary)
+  expect(render(summarize(outdir))).not.toContain('(default)');
 });
 
 test('the README shows what npm run example prints', () => {

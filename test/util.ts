@@ -66,6 +66,16 @@ export function envOf(container: ContainerDef): Record<string, unknown> {
   return Object.fromEntries((container.Environment ?? []).map(e => [e.Name, e.Value]));
 }
 
+/**
+ * The worker pools the scheduler's queue-metrics sidecar publishes for (its JSON variable), with
+ * every deploy-time value (the cluster name) shown as `<token>`.
+ */
+export function publishedPools(publisher: ContainerDef): any[] {
+  const value = envOf(publisher).CDK_AIRFLOW_SCALING_POOLS as string | { 'Fn::Join': [string, unknown[]] };
+  const text = typeof value === 'string' ? value : value['Fn::Join'][1].map(p => typeof p === 'string' ? p : '<token>').join('');
+  return JSON.parse(text);
+}
+
 export function secretNamesOf(container: ContainerDef): string[] {
   return (container.Secrets ?? []).map(s => s.Name);
 }

@@ -3,12 +3,14 @@
 Runs inside the Airflow image (Python, SQLAlchemy and boto3 are there), started as
 `python3 -c "<this file>" publish` or `... protect`. Two jobs:
 
-publish  (a sidecar of the scheduler task) counts queued and running Celery tasks in the metadata
-         database every PERIOD seconds, works out how many workers they need,
+publish  (a sidecar of the scheduler task) counts queued and running Celery tasks per queue in the
+         metadata database every PERIOD seconds (one query), and for each worker pool -- a
+         worker service and the queues it consumes -- works out how many workers it needs,
          desired = ceil((queued + running) / worker_concurrency)        (as the Helm chart's KEDA query)
-         holds that number for SCALE_IN_COOLDOWN seconds before letting it fall, and publishes
-         QueuedTasks, RunningTasks and DesiredWorkers to CloudWatch. An Application Auto Scaling
-         step policy (ExactCapacity) sets the worker service to DesiredWorkers, within min/max.
+         holds that number for the pool's scale-in cooldown before letting it fall, and publishes
+         QueuedTasks, RunningTasks and DesiredWorkers with the pool's dimensions to CloudWatch. An
+         Application Auto Scaling step policy (ExactCapacity) per pool sets its worker service to
+         DesiredWorkers, within min/max.
 
 protect  (a sidecar of each worker task) turns on ECS task scale-in protection while this worker
          runs tasks, and off when it is idle, so scale-in only stops idle workers.
@@ -29,15 +31,12 @@ import urllib.request
 
 ENV = {
     "db_cmd": "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_CMD",
-    "concurrency": "AIRFLOW__CELERY__WORKER_CONCURRENCY",
-    "queues": "CDK_AIRFLOW_SCALING_QUEUES",  # comma-separated Celery queues the workers consume
+    # JSON list, one object per worker pool: {"dimensions": {name: value}, "queues": [...],
+    # "concurrency": n, "minCapacity": n, "maxCapacity": n, "scaleInCooldownSeconds": n}
+    "pools": "CDK_AIRFLOW_SCALING_POOLS",
     "period": "CDK_AIRFLOW_SCALING_PERIOD_SECONDS",
-    "cooldown": "CDK_AIRFLOW_SCALING_SCALE_IN_COOLDOWN_SECONDS",
     "namespace": "CDK_AIRFLOW_SCALING_NAMESPACE",
-    "dimensions": "CDK_AIRFLOW_SCALING_DIMENSIONS",  # JSON object: name -> value
     "protection_minutes": "CDK_AIRFLOW_PROTECTION_MINUTES",
-    "min_capacity": "CDK_AIRFLOW_SCALING_MIN_CAPACITY",
-    "max_capacity": "CDK_AIRFLOW_SCALING_MAX_CAPACITY",
 }
 
 
@@ -84,14 +83,33 @@ def database_url():
 
 
 def count_tasks(conn, queues):
-    """Queued and running task instances on the given Celery queues."""
+    """Queued and running task instances per Celery queue, for the given queues:
+    {queue: (queued, running)}, every queue present."""
     from sqlalchemy import bindparam, text
     query = text(
-        "SELECT state, count(*) FROM task_instance"
-        " WHERE state IN ('queued', 'running') AND queue IN :queues GROUP BY state"
+        "SELECT queue, state, count(*) FROM task_instance"
+        " WHERE state IN ('queued', 'running') AND queue IN :queues GROUP BY queue, state"
     ).bindparams(bindparam("queues", expanding=True))
-    counts = dict(conn.execute(query, {"queues": list(queues)}).fetchall())
-    return counts.get("queued", 0), counts.get("running", 0)
+    counts = {q: [0, 0] for q in queues}
+    for queue, state, n in conn.execute(query, {"queues": list(queues)}).fetchall():
+        counts[queue][0 if state == "queued" else 1] += n
+    return {q: tuple(c) for q, c in counts.items()}
+
+
+class Pool:
+    """A worker service and the queues it consumes, as the scheduler's sidecar sees it."""
+
+    def __init__(self, spec):
+        self.dimensions = spec["dimensions"]
+        self.queues = list(spec["queues"])
+        self.concurrency = int(spec["concurrency"])
+        self.min_capacity = int(spec.get("minCapacity", 0))
+        self.max_capacity = int(spec["maxCapacity"]) if "maxCapacity" in spec else None
+        self.hold = ScaleInHold(float(spec.get("scaleInCooldownSeconds", 300)))
+
+    def totals(self, counts):
+        """(queued, running) over this pool's queues."""
+        return tuple(sum(counts.get(q, (0, 0))[i] for q in self.queues) for i in (0, 1))
 
 
 def running_on_host(conn, hostname):
@@ -108,12 +126,15 @@ def host_ip_address():
 
 # --- the outputs ----------------------------------------------------------------------------
 
-def put_metrics(cloudwatch, namespace, dimensions, values):
+def metric_data(dimensions, values):
     dims = [{"Name": k, "Value": v} for k, v in sorted(dimensions.items())]
-    cloudwatch.put_metric_data(
-        Namespace=namespace,
-        MetricData=[{"MetricName": name, "Dimensions": dims, "Value": float(value), "Unit": "Count"} for name, value in values.items()],
-    )
+    return [{"MetricName": name, "Dimensions": dims, "Value": float(value), "Unit": "Count"} for name, value in values.items()]
+
+
+def put_metrics(cloudwatch, namespace, data):
+    # PutMetricData takes at most 1000 values per call; 3 per pool
+    for start in range(0, len(data), 1000):
+        cloudwatch.put_metric_data(Namespace=namespace, MetricData=data[start:start + 1000])
 
 
 def set_protection(agent_uri, enabled, minutes):
@@ -152,22 +173,23 @@ def run_rounds(job, period, iterations, sleep):
 
 def publish(iterations=None, clock=time.time, sleep=time.sleep):
     import boto3
-    concurrency = int(os.environ.get(ENV["concurrency"], "16"))
-    min_capacity = int(os.environ.get(ENV["min_capacity"], "0"))
-    max_capacity = int(os.environ[ENV["max_capacity"]]) if ENV["max_capacity"] in os.environ else None
-    queues = [q.strip() for q in os.environ.get(ENV["queues"], "default").split(",") if q.strip()]
-    hold = ScaleInHold(float(os.environ.get(ENV["cooldown"], "300")))
+    pools = [Pool(spec) for spec in json.loads(os.environ[ENV["pools"]])]
+    queues = sorted({q for pool in pools for q in pool.queues})
     namespace = os.environ[ENV["namespace"]]
-    dimensions = json.loads(os.environ[ENV["dimensions"]])
     cloudwatch = boto3.client("cloudwatch", endpoint_url=os.environ.get("AWS_ENDPOINT_URL_CLOUDWATCH"))
 
     def publish_round(engine):
         with engine.connect() as conn:
-            queued, running = count_tasks(conn, queues)
-        need = desired_workers(queued, running, concurrency, min_capacity, max_capacity)
-        published = hold.update(clock(), need)
-        put_metrics(cloudwatch, namespace, dimensions, {"QueuedTasks": queued, "RunningTasks": running, "DesiredWorkers": published})
-        log(msg="published", queued=queued, running=running, need=need, desired=published)
+            counts = count_tasks(conn, queues)
+        now = clock()
+        data = []
+        for pool in pools:
+            queued, running = pool.totals(counts)
+            need = desired_workers(queued, running, pool.concurrency, pool.min_capacity, pool.max_capacity)
+            published = pool.hold.update(now, need)
+            data += metric_data(pool.dimensions, {"QueuedTasks": queued, "RunningTasks": running, "DesiredWorkers": published})
+            log(msg="published", pool=pool.dimensions, queued=queued, running=running, need=need, desired=published)
+        put_metrics(cloudwatch, namespace, data)
 
     run_rounds(publish_round, float(os.environ.get(ENV["period"], "30")), iterations, sleep)
 

@@ -110,7 +110,7 @@ export const MANAGED_VARIABLES: Record<string, string> = {
   AIRFLOW__CELERY__WORKER_CONCURRENCY: 'workers.concurrency',
   AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT: 'workers.maxQueueWait',
   AIRFLOW__EXECUTION_API__JWT_EXPIRATION_TIME: 'workers.maxQueueWait',
-  AIRFLOW__CORE__PARALLELISM: 'workers.maxCapacity x workers.concurrency',
+  AIRFLOW__CORE__PARALLELISM: 'the maxCapacity x concurrency of workers and each of workerPools',
   ...Object.fromEntries(Object.values(RUNTIME_ENV).map(n => [n, 'none: the containers\' commands build the connection URLs from it'])),
   [BOOTSTRAP_ENV.adminUsername]: 'adminUsername',
   [BOOTSTRAP_ENV.adminEmail]: 'adminEmail (AirflowDatabaseMigration)',

@@ -1,22 +1,42 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import { databaseEnvironment, databaseSecrets } from '../private/config';
+import { AIRFLOW_USER } from '../private/defaults';
+import type { AirflowService } from '../service/airflow-service';
 
 /** The queue-metrics publisher and the scale-in protector, run inside the Airflow image. */
 export const WORKER_SCALING_SCRIPT = fs.readFileSync(
   path.join(__dirname, '..', '..', 'assets', 'worker-scaling', 'airflow_worker_scaling.py'), 'utf8');
 
 export const SCALING_ENV = {
-  queues: 'CDK_AIRFLOW_SCALING_QUEUES',
+  pools: 'CDK_AIRFLOW_SCALING_POOLS',
   period: 'CDK_AIRFLOW_SCALING_PERIOD_SECONDS',
-  cooldown: 'CDK_AIRFLOW_SCALING_SCALE_IN_COOLDOWN_SECONDS',
   namespace: 'CDK_AIRFLOW_SCALING_NAMESPACE',
-  dimensions: 'CDK_AIRFLOW_SCALING_DIMENSIONS',
   protectionMinutes: 'CDK_AIRFLOW_PROTECTION_MINUTES',
-  minCapacity: 'CDK_AIRFLOW_SCALING_MIN_CAPACITY',
-  maxCapacity: 'CDK_AIRFLOW_SCALING_MAX_CAPACITY',
 } as const;
 
 export const METRIC_NAMESPACE = 'CdkAirflowEcs/Workers';
+
+/**
+ * A sidecar that runs one job of the worker-scaling program in the Airflow image, with the
+ * database access Airflow itself has.
+ */
+export function scalingScriptContainer(task: AirflowService, containerId: string, name: string, job: 'publish' | 'protect',
+  env: Record<string, string>, essential: boolean): ecs.ContainerDefinition {
+  return task.taskDefinition.addContainer(containerId, {
+    containerName: name,
+    image: task.image,
+    user: AIRFLOW_USER,
+    entryPoint: ['python3', '-c'],
+    command: [WORKER_SCALING_SCRIPT, job],
+    environment: { ...databaseEnvironment(task.storage), ...env },
+    secrets: databaseSecrets(task.storage),
+    essential,
+    memoryReservationMiB: 128,
+    logging: ecs.LogDrivers.awsLogs({ logGroup: task.logGroup, streamPrefix: name }),
+  });
+}
 
 /** Application Auto Scaling step adjustments: at most this many, to stay well inside its limits. */
 const MAX_STEPS = 20;

@@ -57,9 +57,16 @@ export interface WorkerCapacityOptions {
 }
 
 /**
- * Options of the Celery workers: their size, what they run, where and how many.
+ * A pool of Celery workers: its size, the queues it consumes, where its workers run and how many.
  */
-export interface AirflowWorkerOptions extends AirflowTaskOptions, CeleryWorkerOptions, WorkerAutoscalingOptions, WorkerCapacityOptions {
+export interface WorkerPoolOptions extends AirflowTaskOptions, CeleryWorkerOptions, WorkerAutoscalingOptions, WorkerCapacityOptions {
+}
+
+/**
+ * Options of the Celery workers (the `workers` pool): their size, what they run, where and how
+ * many, and how long tasks may wait for them.
+ */
+export interface AirflowWorkerOptions extends WorkerPoolOptions {
   /**
    * How long a task may wait in the queue, for example for a worker to start from zero, and still
    * run: sets `[scheduler] task_queued_timeout` and the Execution API token lifetime

@@ -5,12 +5,12 @@ import * as cwactions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { exactCapacitySteps, METRIC_NAMESPACE, SCALING_ENV, WORKER_SCALING_SCRIPT } from './queue-metrics';
+import { exactCapacitySteps, METRIC_NAMESPACE, SCALING_ENV, scalingScriptContainer } from './queue-metrics';
+import { QueueMetricsPublisher } from './queue-metrics-publisher';
 import { WorkerAutoscalingOptions, WorkerCapacityOptions } from './scaling-options';
 import { validateWorkerAutoscaling } from './validation';
 import { AirflowComponent } from '../common/airflow-component';
-import { databaseEnvironment, databaseSecrets } from '../private/config';
-import { AIRFLOW_USER, DEFAULTS } from '../private/defaults';
+import { DEFAULTS } from '../private/defaults';
 import { acknowledgeNag, NAG } from '../private/nag';
 import { Problems } from '../private/validation';
 import { AirflowService } from '../service/airflow-service';
@@ -35,7 +35,9 @@ export interface WorkerAutoscalingProps extends WorkerAutoscalingOptions {
  *
  * - A `queue-metrics` sidecar in the scheduler task counts queued and running task instances in
  *   the metadata database every 30 s and publishes `QueuedTasks`, `RunningTasks` and
- *   `DesiredWorkers` (held for `scaleInCooldown` before it falls) to CloudWatch.
+ *   `DesiredWorkers` (held for `scaleInCooldown` before it falls) to CloudWatch. One sidecar
+ *   serves every `WorkerAutoscaling` of the scheduler, one per worker pool (a worker service and
+ *   its queues; a queue belongs to one pool).
  * - An always-firing alarm on `DesiredWorkers` drives an ExactCapacity step policy, re-applied
  *   every minute: workers follow the queue within about two minutes, from zero too.
  * - A `scale-in-protection` sidecar in each worker task turns on ECS task scale-in protection
@@ -78,7 +80,9 @@ export class WorkerAutoscaling extends Construct {
   constructor(scope: Construct, id: string, props: WorkerAutoscalingProps) {
     super(scope, id);
     const problems = new Problems(this);
-    validateWorkerAutoscaling(problems, props, 'workers.');
+    // the worker service's place in the props: `workers` or `workerPools.<name>`
+    const prop = props.workers.propPath;
+    validateWorkerAutoscaling(problems, props, `${prop}.`);
     if (props.workers.component !== AirflowComponent.CELERY_WORKER) {
       problems.add(`workers must be the Celery worker service, got the ${props.workers.component.name} service; pass the AirflowService of AirflowComponent.CELERY_WORKER`);
     }
@@ -91,53 +95,28 @@ export class WorkerAutoscaling extends Construct {
     const cooldown = props.scaleInCooldown ?? Duration.seconds(DEFAULTS.workerScaling.scaleInCooldownSeconds);
     const service = props.workers.service;
     const cluster = service.cluster;
-    const storage = props.scheduler.storage;
 
-    // --- the signal: published by a sidecar of the scheduler ---
+    // --- the signal: published by the scheduler's queue-metrics sidecar, for every pool ---
     // Known at synth: the worker service's name would make the scheduler wait for the workers.
     this.dimensions = { ClusterName: cluster.clusterName, WorkerService: Names.uniqueId(service) };
-    const scriptContainer = (task: AirflowService, containerId: string, name: string, job: string, env: Record<string, string>, essential: boolean) =>
-      task.taskDefinition.addContainer(containerId, {
-        containerName: name,
-        image: task.image,
-        user: AIRFLOW_USER,
-        entryPoint: ['python3', '-c'],
-        command: [WORKER_SCALING_SCRIPT, job],
-        environment: { ...databaseEnvironment(storage), ...env },
-        secrets: databaseSecrets(storage),
-        essential,
-        memoryReservationMiB: 128,
-        logging: ecs.LogDrivers.awsLogs({ logGroup: task.logGroup, streamPrefix: name }),
-      });
-
-    // essential: if it stops, the scheduler task restarts with it, rather than workers silently
-    // no longer scaling (it catches its own errors and keeps going).
-    this.publisherContainer = scriptContainer(props.scheduler, 'QueueMetrics', 'queue-metrics', 'publish', {
-      AIRFLOW__CELERY__WORKER_CONCURRENCY: `${props.workers.concurrency ?? DEFAULTS.workers.concurrency}`,
-      [SCALING_ENV.queues]: (props.workers.queues ?? DEFAULTS.workers.queues).join(','),
-      [SCALING_ENV.period]: `${DEFAULTS.workerScaling.publishPeriodSeconds}`,
-      [SCALING_ENV.cooldown]: `${cooldown.toSeconds()}`,
-      [SCALING_ENV.minCapacity]: `${minCapacity}`,
-      [SCALING_ENV.maxCapacity]: `${maxCapacity}`,
-      [SCALING_ENV.namespace]: METRIC_NAMESPACE,
-      [SCALING_ENV.dimensions]: Stack.of(this).toJsonString(this.dimensions),
-    }, true);
-    // A policy of its own, so that the Resource::* it needs is acknowledged on it alone and a
-    // wildcard granted to the scheduler's role still shows up in cdk-nag.
-    const publishPolicy = new iam.Policy(this, 'PublishMetricsPolicy', {
-      roles: [props.scheduler.taskDefinition.taskRole],
-      statements: [new iam.PolicyStatement({
-        actions: ['cloudwatch:PutMetricData'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'cloudwatch:namespace': METRIC_NAMESPACE } },
-      })],
-    });
-    props.scheduler.service.node.addDependency(publishPolicy);
-    acknowledgeNag(publishPolicy, [NAG.putMetricData]);
+    const publisher = QueueMetricsPublisher.of(props.scheduler);
+    this.publisherContainer = publisher.container;
+    const taken = publisher.addPool({
+      dimensions: this.dimensions,
+      queues: props.workers.queues ?? [...DEFAULTS.workers.queues],
+      concurrency: props.workers.concurrency ?? DEFAULTS.workers.concurrency,
+      minCapacity,
+      maxCapacity,
+      scaleInCooldownSeconds: cooldown.toSeconds(),
+    }, `${prop} (${props.workers.node.path})`);
+    for (const { queue, owner } of taken) {
+      problems.add(`${prop}.queues: queue '${queue}' is consumed by ${owner} too; a queue belongs to one worker pool `
+        + '(Airflow routes a task by its queue, and both pools would scale for it): remove it from one of them');
+    }
 
     // not essential: if it stops, a busy worker may be chosen for scale-in (Celery then finishes
     // its tasks within the 120 s stop timeout), which beats killing the worker now
-    this.protectionContainer = scriptContainer(props.workers, 'ScaleInProtection', 'scale-in-protection', 'protect', {
+    this.protectionContainer = scalingScriptContainer(props.workers, 'ScaleInProtection', 'scale-in-protection', 'protect', {
       [SCALING_ENV.period]: `${DEFAULTS.workerScaling.protectPeriodSeconds}`,
       [SCALING_ENV.protectionMinutes]: `${DEFAULTS.workerScaling.protectionMinutes}`,
     }, false);

@@ -160,6 +160,14 @@ export interface AirflowServiceProps extends ApiServerOptions, CeleryWorkerOptio
    * @default false
    */
   readonly autoscaled?: boolean;
+
+  /**
+   * For a Celery worker service of a worker pool (`AirflowOnEcs` `workerPools`): the pool's name,
+   * which synth messages use (`workerPools.<name>.cpu …`).
+   *
+   * @default - the `workers` pool
+   */
+  readonly poolName?: string;
 }
 
 /**
@@ -198,6 +206,10 @@ export class AirflowService extends Construct implements ec2.IConnectable, iam.I
   public readonly queues?: string[];
   /** What the DAG source added, on components that read DAG files. */
   public readonly dagSource?: DagSourceConfig;
+  /** The worker pool's name, for the Celery worker service of a pool other than `workers`. */
+  public readonly poolName?: string;
+  /** Where this service's settings sit in the props, for synth messages: `workers`, `workerPools.heavy`, `scheduler`... */
+  public readonly propPath: string;
 
   constructor(scope: Construct, id: string, props: AirflowServiceProps) {
     super(scope, id);
@@ -215,8 +227,10 @@ export class AirflowService extends Construct implements ec2.IConnectable, iam.I
     this.storage = props.storage;
     this.concurrency = isWorker ? props.concurrency ?? DEFAULTS.workers.concurrency : undefined;
     this.queues = isWorker ? props.queues ?? [...DEFAULTS.workers.queues] : undefined;
+    this.poolName = props.poolName;
+    this.propPath = isWorker && props.poolName !== undefined ? `workerPools.${props.poolName}` : spec.prop;
 
-    validate(new Problems(this), props, spec.prop, { cpu, memoryLimitMiB, isWorker, isApiServer, hasNamespace: namespace !== undefined });
+    validate(new Problems(this), props, this.propPath, { cpu, memoryLimitMiB, isWorker, isApiServer, hasNamespace: namespace !== undefined });
 
     // every variable the component gets from the library: all in MANAGED_VARIABLES (private/config.ts)
     const environment = {
@@ -357,7 +371,7 @@ function validate(problems: Problems, props: AirflowServiceProps, prop: string, 
   }
   checkEnvironment(problems, props, AirflowOptions.of((props.image ?? AirflowImage.official()).airflowVersion), `${prop}.`);
   if (!d.isWorker) {
-    for (const [name, value] of [['concurrency', props.concurrency], ['queues', props.queues]] as const) {
+    for (const [name, value] of [['concurrency', props.concurrency], ['queues', props.queues], ['poolName', props.poolName]] as const) {
       if (value !== undefined) problems.add(`${name} (${JSON.stringify(value)}) is only for AirflowComponent.CELERY_WORKER, not ${componentName}; remove it`);
     }
   }
@@ -380,7 +394,9 @@ function validate(problems: Problems, props: AirflowServiceProps, prop: string, 
     if (isConcreteString(q) && !/^[A-Za-z0-9_.-]+$/.test(q)) problems.add(`${prop}.queues entry '${q}' is not a Celery queue name (letters, digits, _ . -)`);
   }
   if (props.queues !== undefined && props.queues.length === 0) {
-    problems.add(`${prop}.queues is empty, so the workers would take no task; omit it for ['default']`);
+    problems.add(props.poolName === undefined
+      ? `${prop}.queues is empty, so the workers would take no task; omit it for ['default']`
+      : `${prop}.queues names no queue, so the pool would take no task; list the queues its tasks name, for example ['${props.poolName}']`);
   }
   if (d.isWorker && !d.hasNamespace && props.executionApiServerUrl === undefined) {
     problems.add('the service joins no Service Connect namespace, so the workers cannot find the api-server\'s Execution API; '

@@ -78,8 +78,20 @@ export class EcsService {
     return found.logicalId;
   }
 
-  /** A short name for task ids: the essential container's name. */
+  /**
+   * A short name for task ids: the essential container's name, or, for a second service running
+   * the same container (another worker pool), its logical id in kebab case without the hash and
+   * the trailing `Service` (`AirflowWorkerPoolHeavyServiceBE303B53` -> `airflow-worker-pool-heavy`).
+   */
   public get shortName(): string {
+    const name = this.containerName;
+    const first = this.ecs.services.find(s => s.containerName === name);
+    if (!first || first === this) return name;
+    return this.ref.logicalId.replace(/[0-9A-F]{8}$/, '').replace(/(Service)+$/, '').replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+  }
+
+  /** The essential container's name. */
+  public get containerName(): string {
     const td = this.taskDefinition;
     const essential = td.ContainerDefinitions.find((c: any) => c.Essential !== false && !c.EntryPoint) ?? td.ContainerDefinitions[0];
     return essential.Name;

@@ -474,4 +474,73 @@ function fmt(v: number | undefined, unit: string): string {
   return (v === undefined ? '-' : `${v.toFixed(0)}${unit ? ` ${unit}` : ''}`).padStart(10);
 }
 
+// --- 9. worker pools --------------------------------------------------------------------------
+
+/** The worker service whose Celery worker consumes the queue. */
+function serviceConsuming(ecs: LocalEcs, queue: string) {
+  const found = ecs.services.find(s => {
+    const worker = s.taskDefinition.ContainerDefinitions.find((c: any) => c.Name === 'celery-worker' && c.Essential !== false);
+    if (!worker) return false;
+    const command: string[] = worker.Command ?? [];
+    const queues = command.includes('--queues') ? command[command.indexOf('--queues') + 1].split(',') : ['default'];
+    return queues.includes(queue);
+  });
+  assert(found, `no worker service consumes queue ${queue}`);
+  return found;
+}
+
+export const workerPools: Scenario = {
+  id: 9,
+  name: 'worker pools route tasks by queue and scale on their own queues',
+  async run({ ecs, client }) {
+    await client.waitForDag('e2e_pools', 5 * 60_000);
+    const light = serviceConsuming(ecs, 'default');
+    const heavy = serviceConsuming(ecs, 'heavy');
+    assert(light !== heavy, 'the default and heavy queues are consumed by one service');
+    // the pools the scheduler's sidecar publishes for: WorkerService dimension -> queues
+    const publisher = ecs.service('scheduler').taskDefinition.ContainerDefinitions.find((c: any) => c.Name === 'queue-metrics');
+    const pools: { dimensions: { WorkerService: string }; queues: string[] }[] = JSON.parse(publisher.Environment.find((e: any) => e.Name === 'CDK_AIRFLOW_SCALING_POOLS').Value);
+    const dimensionOf = (queue: string) => pools.find(p => p.queues.includes(queue))!.dimensions.WorkerService;
+    const region = ecs.deployment.stacks[0].region;
+    const desiredPerPool = () => ecs.moto.python([
+      'import datetime',
+      'now = datetime.datetime.now(datetime.timezone.utc)',
+      "cw = client('cloudwatch')",
+      'out = {}',
+      "for m in cw.list_metrics(Namespace='CdkAirflowEcs/Workers', MetricName='DesiredWorkers')['Metrics']:",
+      "    service = [d['Value'] for d in m['Dimensions'] if d['Name'] == 'WorkerService'][0]",
+      "    r = cw.get_metric_statistics(Namespace=m['Namespace'], MetricName='DesiredWorkers', Dimensions=m['Dimensions'], StartTime=now - datetime.timedelta(minutes=20), EndTime=now, Period=60, Statistics=['Maximum'])",
+      "    out[service] = max([p['Maximum'] for p in r['Datapoints']] or [0])",
+      'print(json.dumps(out))',
+    ].join('\n'), {}, region) as Record<string, number>;
+    // after the cold start both pools scale in to 0 (nothing queued): a worker stopped by that
+    // scale-in while it has just taken a task would be killed mid-task at its stopTimeout, which
+    // is ECS's scale-in race, not routing; trigger once the pools are idle and their workers gone
+    await waitUntil('both pools scaled in after the cold start', 5 * 60_000,
+      () => [light, heavy].every(s => s.desiredCount === 0 && s.tasks.every(t => t.status === 'STOPPED')), 5000);
+    const runId = await client.trigger('e2e_pools');
+    // 3 heavy tasks at 2 per worker: 2 heavy workers; 3 light tasks at 8 per worker: 1 light worker
+    const peak = await waitUntil('DesiredWorkers 2 for the heavy pool and 1 for the default pool', 8 * 60_000, () => {
+      const d = desiredPerPool();
+      return (d[dimensionOf('heavy')] ?? 0) >= 2 && (d[dimensionOf('default')] ?? 0) >= 1 ? d : undefined;
+    }, 5000);
+    await waitUntil('two heavy workers running', 8 * 60_000, () => heavy.running.filter(t => t.status === 'RUNNING').length >= 2);
+    const state = await client.waitForRun('e2e_pools', runId, 12 * 60_000);
+    const tis = await client.taskInstances('e2e_pools', runId);
+    assert(state === 'success', `e2e_pools ended ${state}: ${tis.map(t => `${t.task_id}[${t.map_index}]=${t.state}`).join(', ')}`);
+    const ranOn = (service: typeof light, hostname: string) => service.tasks.some(t => t.endpoint?.ip === hostname);
+    const misplaced = tis.filter(t => !ranOn(t.task_id === 'heavy' ? heavy : light, t.hostname));
+    assert(misplaced.length === 0, `tasks ran outside their pool: ${misplaced.map(t => `${t.task_id}[${t.map_index}] on ${t.hostname}`).join(', ')}`);
+    const heavyHosts = new Set(tis.filter(t => t.task_id === 'heavy').map(t => t.hostname));
+    const lightHosts = new Set(tis.filter(t => t.task_id === 'light').map(t => t.hostname));
+    // the light pool's own need never rose above 1: the heavy tasks did not count for it
+    const final = desiredPerPool();
+    assert(final[dimensionOf('default')] === 1, `the default pool's DesiredWorkers peaked at ${final[dimensionOf('default')]}, expected ceil(3 / 8) = 1`);
+    assert(final[dimensionOf('heavy')] === 2, `the heavy pool's DesiredWorkers peaked at ${final[dimensionOf('heavy')]}, expected ceil(3 / 2) = 2`);
+    return `3 heavy tasks ran on ${heavyHosts.size} worker(s) of ${heavy.shortName}, 3 light tasks on ${lightHosts.size} of ${light.shortName}; `
+      + `DesiredWorkers peaked at ${peak[dimensionOf('heavy')]} (heavy) and ${final[dimensionOf('default')]} (default); `
+      + `desired counts ${heavy.shortName} ${heavy.desiredCount}, ${light.shortName} ${light.desiredCount} at the end`;
+  },
+};
+
 export const ALL_SCENARIOS: Scenario[] = [coldStart, login, dagRun, scaling, warmShutdown, faults, securityGroupsScenario, resources];

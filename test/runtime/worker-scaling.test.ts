@@ -12,12 +12,15 @@ import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AirflowOnEcs } from '../../src';
-import { ContainerDef, envOf, taskDefinitions } from '../util';
+import { ContainerDef, envOf, publishedPools, taskDefinitions } from '../util';
 import { PYTHON } from './requirements';
 import { freePort, RunningPostgres, startPostgres } from './services';
 
 const stack = new Stack(new App(), 'S');
-new AirflowOnEcs(stack, 'Airflow', { workers: { concurrency: 4 } });
+new AirflowOnEcs(stack, 'Airflow', {
+  workers: { concurrency: 4 },
+  workerPools: { heavy: { queues: ['heavy', 'gpu'], concurrency: 2, cpu: 2048, memoryLimitMiB: 8192, maxCapacity: 3 } },
+});
 const tds = taskDefinitions(Template.fromStack(stack));
 const publisher = tds.scheduler.containers.find(c => c.Name === 'queue-metrics')! as ContainerDef & { EntryPoint: string[] };
 const protector = tds['celery-worker'].containers.find(c => c.Name === 'scale-in-protection')! as ContainerDef & { EntryPoint: string[] };
@@ -121,11 +124,13 @@ describe('the math', () => {
 });
 
 describe('the queue-metrics publisher', () => {
-  test('counts queued and running tasks on the workers\' queues in PostgreSQL and publishes them with botocore', async () => {
+  test('counts queued and running tasks per pool\'s queues in PostgreSQL and publishes them with botocore', async () => {
     insertTasks([
       ['queued', 'default', null, 7],
       ['running', 'default', '10.0.1.5', 6],
-      ['running', 'gpu', '10.0.9.9', 3], // another queue: not ours
+      ['running', 'gpu', '10.0.9.9', 3], // the heavy pool's
+      ['queued', 'heavy', null, 1], // the heavy pool's
+      ['queued', 'reports', null, 9], // no pool's queue: nobody scales for it
       ['scheduled', 'default', null, 20], // not yet sent to Celery
       ['deferred', 'default', null, 4], // waiting in the triggerer
       ['success', 'default', '10.0.1.5', 50],
@@ -143,8 +148,11 @@ describe('the queue-metrics publisher', () => {
     });
     await new Promise<void>(r => server.listen(port, '127.0.0.1', r));
     try {
+      const pools = publishedPools(publisher);
+      expect(pools.map(p => p.queues)).toEqual([['default'], ['heavy', 'gpu']]);
       const env = sidecarEnv(publisher, {
-        CDK_AIRFLOW_SCALING_DIMENSIONS: JSON.stringify({ ClusterName: 'airflow', ServiceName: 'workers' }),
+        // the cluster's name, as CloudFormation would resolve it
+        CDK_AIRFLOW_SCALING_POOLS: JSON.stringify(pools).replace(/<token>/g, 'airflow'),
         AWS_ENDPOINT_URL_CLOUDWATCH: `http://127.0.0.1:${port}`,
         AWS_ACCESS_KEY_ID: 'test',
         AWS_SECRET_ACCESS_KEY: 'test',
@@ -158,21 +166,32 @@ describe('the queue-metrics publisher', () => {
       });
       expect(r.status).toBe(0);
       const logs = r.stdout.trim().split('\n').map(l => JSON.parse(l));
-      expect(logs.map(l => [l.msg, l.queued, l.running, l.need, l.desired])).toEqual([
-        ['published', 7, 6, 4, 4], // ceil(13 / 4)
-        ['published', 7, 6, 4, 4],
+      expect(logs.map(l => [l.msg, l.pool.WorkerService, l.queued, l.running, l.need, l.desired])).toEqual([
+        ['published', pools[0].dimensions.WorkerService, 7, 6, 4, 4], // ceil(13 / 4)
+        ['published', pools[1].dimensions.WorkerService, 1, 3, 2, 2], // ceil(4 / 2)
+        ['published', pools[0].dimensions.WorkerService, 7, 6, 4, 4],
+        ['published', pools[1].dimensions.WorkerService, 1, 3, 2, 2],
       ]);
+      // one PutMetricData per round, with every pool's values
       expect(requests).toHaveLength(2);
       const form = new URLSearchParams(requests[0]);
       expect(form.get('Action')).toBe('PutMetricData');
       expect(form.get('Namespace')).toBe('CdkAirflowEcs/Workers');
       const metrics: Record<string, string> = {};
       for (let i = 1; form.get(`MetricData.member.${i}.MetricName`); i++) {
-        metrics[form.get(`MetricData.member.${i}.MetricName`)!] = form.get(`MetricData.member.${i}.Value`)!;
         expect(form.get(`MetricData.member.${i}.Dimensions.member.1.Name`)).toBe('ClusterName');
-        expect(form.get(`MetricData.member.${i}.Dimensions.member.2.Value`)).toBe('workers');
+        expect(form.get(`MetricData.member.${i}.Dimensions.member.1.Value`)).toBe('airflow');
+        const service = form.get(`MetricData.member.${i}.Dimensions.member.2.Value`)!;
+        metrics[`${service === pools[0].dimensions.WorkerService ? 'workers' : 'heavy'} ${form.get(`MetricData.member.${i}.MetricName`)}`] = form.get(`MetricData.member.${i}.Value`)!;
       }
-      expect(metrics).toEqual({ QueuedTasks: '7.0', RunningTasks: '6.0', DesiredWorkers: '4.0' });
+      expect(metrics).toEqual({
+        'workers QueuedTasks': '7.0',
+        'workers RunningTasks': '6.0',
+        'workers DesiredWorkers': '4.0',
+        'heavy QueuedTasks': '1.0',
+        'heavy RunningTasks': '3.0',
+        'heavy DesiredWorkers': '2.0',
+      });
     } finally {
       await new Promise(r => server.close(r));
     }

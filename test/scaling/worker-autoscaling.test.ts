@@ -6,7 +6,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { AirflowComponent, AirflowOnEcs, AirflowOnEcsProps, AirflowService, AirflowStorage, WorkerAutoscaling } from '../../src';
 import { exactCapacitySteps } from '../../src/scaling/queue-metrics';
 import { postgresMaxConnections } from '../../src/storage/postgres-connections';
-import { COMPONENTS, envOf, oneStack, synthError, taskDefinitions } from '../util';
+import { COMPONENTS, envOf, oneStack, publishedPools, synthError, taskDefinitions } from '../util';
 
 describe('WorkerAutoscaling in AirflowOnEcs, default settings', () => {
   const { template, airflow, stack } = oneStack();
@@ -96,15 +96,18 @@ describe('WorkerAutoscaling in AirflowOnEcs, default settings', () => {
     expect(c.Command[1]).toBe('publish');
     expect(c.Image).toBe('apache/airflow:3.3.2');
     expect(envOf(c)).toEqual(expect.objectContaining({
-      AIRFLOW__CELERY__WORKER_CONCURRENCY: '8',
-      CDK_AIRFLOW_SCALING_QUEUES: 'default',
       CDK_AIRFLOW_SCALING_PERIOD_SECONDS: '30',
-      CDK_AIRFLOW_SCALING_SCALE_IN_COOLDOWN_SECONDS: '300',
       CDK_AIRFLOW_SCALING_NAMESPACE: 'CdkAirflowEcs/Workers',
-      CDK_AIRFLOW_SCALING_MIN_CAPACITY: '0',
-      CDK_AIRFLOW_SCALING_MAX_CAPACITY: '10',
       AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_CMD: expect.stringMatching(/^python3 -c /),
     }));
+    expect(publishedPools(c)).toEqual([{
+      dimensions: { ClusterName: '<token>', WorkerService: 'AirflowWorkersService67AF5AA4' },
+      queues: ['default'],
+      concurrency: 8,
+      minCapacity: 0,
+      maxCapacity: 10,
+      scaleInCooldownSeconds: 300,
+    }]);
     expect(c.Secrets.map((s: any) => s.Name).sort()).toEqual(['CDK_AIRFLOW_DB_PASSWORD', 'CDK_AIRFLOW_DB_USERNAME']);
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: { Statement: Match.arrayWith([{ Action: 'cloudwatch:PutMetricData', Effect: 'Allow', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'CdkAirflowEcs/Workers' } } }]) },
@@ -150,8 +153,7 @@ test('options: bounds, cooldown, queue wait, queues and Spot off', () => {
   template.hasResourceProperties('AWS::ECS::Service', { CapacityProviderStrategy: [{ CapacityProvider: 'FARGATE', Base: 1, Weight: 1 }], DesiredCount: Match.absent() });
   expect(JSON.stringify(template.findResources('AWS::ECS::Service'))).not.toContain('FARGATE_SPOT');
   const pub = tds.scheduler.containers.find(c => c.Name === 'queue-metrics')!;
-  expect(envOf(pub).CDK_AIRFLOW_SCALING_SCALE_IN_COOLDOWN_SECONDS).toBe('900');
-  expect(envOf(pub).CDK_AIRFLOW_SCALING_QUEUES).toBe('default,etl');
+  expect(publishedPools(pub)).toEqual([expect.objectContaining({ queues: ['default', 'etl'], minCapacity: 2, maxCapacity: 6, scaleInCooldownSeconds: 900 })]);
   expect(envOf(tds['api-server'].containers[0]).AIRFLOW__EXECUTION_API__JWT_EXPIRATION_TIME).toBe('3600');
 });
 
@@ -194,7 +196,7 @@ describe('database connection capacity', () => {
 
   test('warns when workers x concurrency outgrow the database', () => {
     const { stack } = oneStack({ workers: { maxCapacity: 40 } });
-    Annotations.fromStack(stack).hasWarning('/Airflow/Airflow', Match.stringLikeRegexp('Airflow may open about 501 database connections at workers.maxCapacity \\(40\\) x workers.concurrency \\(8\\), but db.t4g.small accepts about 199; raise the database instance class'));
+    Annotations.fromStack(stack).hasWarning('/Airflow/Airflow', Match.stringLikeRegexp('Airflow may open about 501 database connections with every worker pool at maxCapacity x concurrency \\(workers 40 x 8\\), but db.t4g.small accepts about 199; raise the database instance class'));
   });
 
   test('a bigger database takes the same fleet without a warning', () => {
@@ -253,7 +255,7 @@ describe('bad scaling input fails at synth with the prop, the value and the fix'
     ['the queue timeout in environment', { environment: { AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT: '60' } },
       /environment\.AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT is set by cdk-airflow-ecs from workers\.maxQueueWait; remove it and set workers\.maxQueueWait instead/],
     ['parallelism in environment', { scheduler: { environment: { AIRFLOW__CORE__PARALLELISM: '32' } } },
-      /scheduler\.environment\.AIRFLOW__CORE__PARALLELISM is set by cdk-airflow-ecs from workers\.maxCapacity x workers\.concurrency/],
+      /scheduler\.environment\.AIRFLOW__CORE__PARALLELISM is set by cdk-airflow-ecs from the maxCapacity x concurrency of workers and each of workerPools/],
   ];
   test.each(cases)('%s', (_name, props, message) => {
     expect(synthError(stack => new AirflowOnEcs(stack, 'Airflow', props))).toMatch(message);

@@ -10,6 +10,7 @@ import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import { createApp as basicApp } from '../../examples/basic/app';
 import { createApp as gitSyncApp } from '../../examples/git-sync/app';
+import { createApp as workerPoolsApp } from '../../examples/worker-pools/app';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { CloudFormationValidatePlugin } = require('aws-cdk-lib-2-276');
@@ -38,6 +39,7 @@ test('the validator is live: it reports a broken template', async () => {
 test.each<[string, () => App]>([
   ['examples/basic', () => basicApp()],
   ['examples/git-sync', () => gitSyncApp()],
+  ['examples/worker-pools', () => workerPoolsApp()],
 ])('%s: no finding at warning level or above', async (_name, app) => {
   const findings = await validate(templatesOf(app()));
   expect(findings.filter(f => /^(warning|error)/.test(f))).toEqual([]);

@@ -9,6 +9,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { createApp as basicApp } from '../../examples/basic/app';
 import { createApp as gitSyncApp } from '../../examples/git-sync/app';
+import { createApp as workerPoolsApp } from '../../examples/worker-pools/app';
 import { GUARD_EXCEPTIONS } from '../../scripts/readme-defaults';
 import { AirflowStorage } from '../../src';
 
@@ -22,8 +23,8 @@ function violations(app: App): string[] {
 
 const documented = Object.keys(GUARD_EXCEPTIONS).sort();
 
-test('examples/basic: only the documented exceptions', () => {
-  expect(violations(basicApp())).toEqual(documented.filter(id => id !== 'CT.ECS.PR.3'));
+test.each([['examples/basic', basicApp], ['examples/worker-pools', workerPoolsApp]])('%s: only the documented exceptions', (_name, app) => {
+  expect(violations(app())).toEqual(documented.filter(id => id !== 'CT.ECS.PR.3'));
 });
 
 test('examples/git-sync: only the documented exceptions (plus the root prepare step)', () => {

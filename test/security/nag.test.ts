@@ -15,6 +15,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import * as fc from 'fast-check';
 import { createApp as basicApp } from '../../examples/basic/app';
 import { createApp as gitSyncApp } from '../../examples/git-sync/app';
+import { createApp as workerPoolsApp } from '../../examples/worker-pools/app';
 import { AirflowImage, AirflowOnEcs, AirflowOnEcsProps, AirflowStorage, AirflowStorageProps, AirflowVersion, DagSource, GitCredentials, WebAccess } from '../../src';
 
 const KNOWN_HOSTS = 'github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
@@ -80,6 +81,7 @@ describe('AwsSolutions checks', () => {
   test.each<[string, () => App]>([
     ['examples/basic', () => basicApp()],
     ['examples/git-sync', () => gitSyncApp()],
+    ['examples/worker-pools', () => workerPoolsApp()],
     ['a maximal configuration', maximal],
     ['public HTTPS open to the internet', () => deployment(s => ({ webAccess: WebAccess.publicHttps({ certificate: acm.Certificate.fromCertificateArn(s, 'C', 'arn:aws:acm:eu-west-1:123456789012:certificate/x') }) }))],
   ])('%s: no unacknowledged finding', (_name, app) => {
