@@ -11,6 +11,9 @@ import { AirflowImage } from './common/airflow-image';
 import { AirflowVersion } from './common/airflow-version';
 import { IDagSource } from './dags/i-dag-source';
 import { AirflowDatabaseMigration } from './migration/airflow-database-migration';
+import { AirflowMonitoring } from './operations/airflow-monitoring';
+import { AirflowDatabaseCleanup, DatabaseCleanupOptions } from './operations/database-cleanup';
+import { AirflowMonitoringOptions } from './operations/monitoring-options';
 import { AirflowOptions } from './private/airflow-options';
 import { checkPostgresVersion } from './private/airflow-releases';
 import { DEFAULTS, PORTS } from './private/defaults';
@@ -179,6 +182,31 @@ export interface AirflowOnEcsProps {
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Alarms and a dashboard: `alarmTopic` routes every alarm of the deployment and failed
+   * deployments; thresholds have defaults (README, "Operations").
+   *
+   * @default - every alarm and the dashboard, with no alarm actions
+   */
+  readonly monitoring?: AirflowMonitoringOptions;
+
+  /**
+   * `airflow db clean` on a schedule: deletes the metadata database's records older than the
+   * retention, so that it does not grow until it is slow.
+   *
+   * @default - daily at 03:00 UTC, keeping 90 days
+   */
+  readonly databaseCleanup?: DatabaseCleanupOptions;
+
+  /**
+   * ECS Exec into every component's containers (`aws ecs execute-command`), each session logged
+   * to the component's log group (with the library's cluster, or one whose exec logging is
+   * `DEFAULT`). For one-off Airflow commands, `cliCommand()` needs no ECS Exec.
+   *
+   * @default false
+   */
+  readonly enableExecuteCommand?: boolean;
 }
 
 /**
@@ -221,10 +249,16 @@ export class AirflowOnEcs extends Construct {
    * for example `database.connections.allowDefaultPortFrom(airflow.taskConnections)`.
    */
   public readonly taskConnections: ec2.Connections;
+  /** The deployment's alarms and dashboard. */
+  public readonly monitoring: AirflowMonitoring;
+  /** The scheduled `airflow db clean`. */
+  public readonly databaseCleanup: AirflowDatabaseCleanup;
+  private readonly taskSubnets?: ec2.SubnetSelection;
 
   constructor(scope: Construct, id: string, props: AirflowOnEcsProps = {}) {
     super(scope, id);
     const problems = new Problems(this);
+    this.taskSubnets = props.taskSubnets;
     const image = props.image ?? AirflowImage.official();
     const workerOptions = props.workers ?? {};
     this.storage = props.storage ?? new AirflowStorage(this, 'Storage');
@@ -273,6 +307,7 @@ export class AirflowOnEcs extends Construct {
       customOptions: props.customOptions,
       deploymentEnvironment: props.environment,
       deploymentSecrets: props.secrets,
+      enableExecuteCommand: props.enableExecuteCommand,
       // a task may wait for a worker to start from zero: neither failed as stuck nor its token expired
       maxQueueWait: workerOptions.maxQueueWait ?? Duration.seconds(DEFAULTS.workerScaling.maxQueueWaitSeconds),
       // the scheduler queues at most `parallelism` tasks; workers scale on queued + running, so every
@@ -354,6 +389,52 @@ export class AirflowOnEcs extends Construct {
       vpcSubnets: props.taskSubnets,
     });
     for (const service of this.services) service.service.node.addDependency(this.migration.resource);
+    // Service Connect names resolve only in tasks started after the server's endpoint exists: on
+    // the first deployment the workers, which call the Execution API, start after the api-server.
+    for (const { service } of this.workerPools) service.service.node.addDependency(this.apiServer.service);
+
+    this.databaseCleanup = new AirflowDatabaseCleanup(this, 'DatabaseCleanup', {
+      ...props.databaseCleanup,
+      cluster: this.cluster,
+      storage: this.storage,
+      image,
+      cpuArchitecture: props.cpuArchitecture,
+      environment: props.environment,
+      secrets: props.secrets,
+      logRetention: props.logRetention,
+      vpcSubnets: props.taskSubnets,
+    });
+
+    this.monitoring = new AirflowMonitoring(this, 'Monitoring', {
+      ...props.monitoring,
+      storage: this.storage,
+      services: this.services,
+      workerPools: this.workerPools,
+      loadBalancer: this.loadBalancer,
+      targetGroup: this.targetGroup,
+    });
+  }
+
+  /**
+   * An `aws ecs run-task` command line that runs one Airflow CLI command as a one-off task (on the
+   * migration's task definition, with its database access and settings; the output is in the
+   * migration's log group). Put it in a `CfnOutput`, for example
+   * `airflow.cliCommand(['dags', 'list'])`. The task has no terminal: a command that prompts fails.
+   *
+   * @param args the arguments after `airflow`
+   */
+  public cliCommand(args: string[]): string {
+    const overrides = JSON.stringify({ containerOverrides: [{ name: this.migration.container.containerName, command: ['airflow', ...args] }] });
+    const subnets = this.cluster.vpc.selectSubnets(this.taskSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }).subnetIds;
+    const network = `awsvpcConfiguration={subnets=[${subnets.join(',')}],securityGroups=[${this.migration.securityGroup.securityGroupId}],assignPublicIp=DISABLED}`;
+    return [
+      'aws ecs run-task',
+      `--cluster ${this.cluster.clusterName}`,
+      '--launch-type FARGATE',
+      `--task-definition ${this.migration.taskDefinition.taskDefinitionArn}`,
+      `--network-configuration '${network}'`,
+      `--overrides ${shellQuote(overrides)}`,
+    ].join(' ');
   }
 
   /** Every component service, in a stable order. */
@@ -448,6 +529,11 @@ function workerServiceOptions(options: AirflowWorkerOptions): Partial<AirflowSer
     autoscaled: true,
     capacityProviderStrategies: WorkerAutoscaling.capacityProviderStrategies({ spot, onDemandBase, spotPercent }),
   };
+}
+
+/** A single-quoted shell word. */
+function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, "'\\''")}'`;
 }
 
 const POOL_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;

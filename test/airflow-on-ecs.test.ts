@@ -15,7 +15,8 @@ describe('AirflowOnEcs', () => {
     test('runs the five components as five Fargate services, each with its own task definition', () => {
       t.servicesTemplate.resourceCountIs('AWS::ECS::Service', 5);
       const tds = taskDefinitions(t.servicesTemplate);
-      expect(Object.keys(tds).sort()).toEqual([...COMPONENTS, 'migrate'].sort());
+      // and two one-off tasks: the migration and the scheduled db clean
+      expect(Object.keys(tds).sort()).toEqual([...COMPONENTS, 'migrate', 'db-clean'].sort());
       const services = Object.values<any>(t.servicesTemplate.findResources('AWS::ECS::Service'));
       const tdRefs = services.map(s => s.Properties.TaskDefinition.Ref);
       expect(new Set(tdRefs).size).toBe(5);
@@ -254,7 +255,8 @@ describe('AirflowOnEcs', () => {
       // the rules that let tasks into the database and broker live in the services stack
       t.storageTemplate.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
       const ingress = Object.values<any>(t.servicesTemplate.findResources('AWS::EC2::SecurityGroupIngress'));
-      expect(ingress.filter(r => r.Properties.FromPort === 5432).length).toBe(6);
+      // five components, the migration and the db clean
+      expect(ingress.filter(r => r.Properties.FromPort === 5432).length).toBe(7);
       expect(ingress.filter(r => r.Properties.FromPort === 6379).length).toBe(2);
     });
 

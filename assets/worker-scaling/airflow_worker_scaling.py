@@ -10,7 +10,10 @@ publish  (a sidecar of the scheduler task) counts queued and running Celery task
          holds that number for the pool's scale-in cooldown before letting it fall, and publishes
          QueuedTasks, RunningTasks and DesiredWorkers with the pool's dimensions to CloudWatch. An
          Application Auto Scaling step policy (ExactCapacity) per pool sets its worker service to
-         DesiredWorkers, within min/max.
+         DesiredWorkers, within min/max. In the same round it publishes HeartbeatAge for each
+         long-running component (scheduler, dag-processor, triggerer): seconds since the freshest
+         heartbeat of its running jobs in Airflow's job table; the "scheduler not heartbeating"
+         alarm watches it.
 
 protect  (a sidecar of each worker task) turns on ECS task scale-in protection while this worker
          runs tasks, and off when it is idle, so scale-in only stops idle workers.
@@ -24,6 +27,7 @@ import math
 import os
 import shlex
 import socket
+import signal
 import subprocess
 import sys
 import time
@@ -37,7 +41,13 @@ ENV = {
     "period": "CDK_AIRFLOW_SCALING_PERIOD_SECONDS",
     "namespace": "CDK_AIRFLOW_SCALING_NAMESPACE",
     "protection_minutes": "CDK_AIRFLOW_PROTECTION_MINUTES",
+    # JSON {"namespace": "...", "dimensions": {name: value}}: where the components' heartbeat
+    # ages go (absent: not published)
+    "heartbeats": "CDK_AIRFLOW_HEARTBEATS",
 }
+
+# Airflow's job types of the long-running components, and the component names published
+HEARTBEAT_JOBS = {"SchedulerJob": "scheduler", "DagProcessorJob": "dag-processor", "TriggererJob": "triggerer"}
 
 
 def log(**fields):
@@ -96,6 +106,18 @@ def count_tasks(conn, queues):
     return {q: tuple(c) for q, c in counts.items()}
 
 
+def heartbeat_ages(conn):
+    """Seconds since the freshest heartbeat of each long-running component's running jobs
+    ({component: seconds}); a component with no running job is absent."""
+    from sqlalchemy import bindparam, text
+    query = text(
+        "SELECT job_type, EXTRACT(EPOCH FROM (now() - max(latest_heartbeat))) FROM job"
+        " WHERE state = 'running' AND job_type IN :types GROUP BY job_type"
+    ).bindparams(bindparam("types", expanding=True))
+    rows = conn.execute(query, {"types": list(HEARTBEAT_JOBS)}).fetchall()
+    return {HEARTBEAT_JOBS[job_type]: max(float(age), 0.0) for job_type, age in rows if age is not None}
+
+
 class Pool:
     """A worker service and the queues it consumes, as the scheduler's sidecar sees it."""
 
@@ -126,9 +148,9 @@ def host_ip_address():
 
 # --- the outputs ----------------------------------------------------------------------------
 
-def metric_data(dimensions, values):
+def metric_data(dimensions, values, unit="Count"):
     dims = [{"Name": k, "Value": v} for k, v in sorted(dimensions.items())]
-    return [{"MetricName": name, "Dimensions": dims, "Value": float(value), "Unit": "Count"} for name, value in values.items()]
+    return [{"MetricName": name, "Dimensions": dims, "Value": float(value), "Unit": unit} for name, value in values.items()]
 
 
 def put_metrics(cloudwatch, namespace, data):
@@ -178,6 +200,20 @@ def publish(iterations=None, clock=time.time, sleep=time.sleep):
     namespace = os.environ[ENV["namespace"]]
     cloudwatch = boto3.client("cloudwatch", endpoint_url=os.environ.get("AWS_ENDPOINT_URL_CLOUDWATCH"))
 
+    heartbeats = json.loads(os.environ[ENV["heartbeats"]]) if os.environ.get(ENV["heartbeats"]) else None
+
+    def publish_heartbeats(engine):
+        """The components' heartbeat ages; a failure here must not stop the scaling metrics."""
+        try:
+            with engine.connect() as conn:
+                ages = heartbeat_ages(conn)
+            data = [d for component, age in sorted(ages.items()) for d in metric_data(
+                {**heartbeats["dimensions"], "Component": component}, {"HeartbeatAge": age}, unit="Seconds")]
+            put_metrics(cloudwatch, heartbeats["namespace"], data)
+            log(msg="heartbeats", ages=ages)
+        except Exception as e:  # the next round tries again
+            log(msg="heartbeats failed", error=f"{type(e).__name__}: {e}")
+
     def publish_round(engine):
         with engine.connect() as conn:
             counts = count_tasks(conn, queues)
@@ -190,6 +226,8 @@ def publish(iterations=None, clock=time.time, sleep=time.sleep):
             data += metric_data(pool.dimensions, {"QueuedTasks": queued, "RunningTasks": running, "DesiredWorkers": published})
             log(msg="published", pool=pool.dimensions, queued=queued, running=running, need=need, desired=published)
         put_metrics(cloudwatch, namespace, data)
+        if heartbeats:
+            publish_heartbeats(engine)
 
     run_rounds(publish_round, float(os.environ.get(ENV["period"], "30")), iterations, sleep)
 
@@ -212,7 +250,15 @@ def protect(iterations=None, sleep=time.sleep):
     run_rounds(protect_round, float(os.environ.get(ENV["period"], "30")), iterations, sleep)
 
 
+def exit_on_sigterm():
+    """Stop at once on SIGTERM. As the container's PID 1, Python would otherwise ignore it (the
+    kernel drops signals that PID 1 has no handler for), and every task stop would wait out the
+    container's stop timeout before SIGKILL."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+
+
 if __name__ == "__main__":
+    exit_on_sigterm()
     job = sys.argv[1] if len(sys.argv) > 1 else ""
     if job == "publish":
         publish()

@@ -60,6 +60,17 @@ export const DEFAULTS = {
   brokerEngineVersion: '8.0',
   brokerReplicas: 0,
   logBucketRemovalPolicy: 'RETAIN',
+
+  databaseCleanup: { retentionDays: 90, cpu: 512, memoryLimitMiB: 1024, batchSize: 10000 },
+
+  monitoring: {
+    queuedTasksAlarmMinutes: 30,
+    databaseCpuPercent: 80,
+    databaseFreeStorageGiB: 2,
+    databaseConnectionsPercent: 80,
+    brokerMemoryPercent: 80,
+    apiServer5xxCount: 10,
+  },
 } as const;
 
 /** Ports Airflow listens on. */

@@ -69,9 +69,14 @@ export const NAG = {
       { regex: '/^Resource::.*\\/logs\\/\\*$/' },
     ],
   },
+  executeCommand: {
+    id: 'AwsSolutions-IAM5',
+    reason: 'ECS Exec: ssmmessages channel actions and logs:DescribeLogGroups support no resource ARNs (an opt-in operator access).',
+    appliesTo: ['Resource::*'],
+  },
   putMetricData: {
     id: 'AwsSolutions-IAM5',
-    reason: 'cloudwatch:PutMetricData supports no resource ARNs; the policy is limited to the library\'s namespace by the cloudwatch:namespace condition.',
+    reason: 'cloudwatch:PutMetricData supports no resource ARNs; the policy is limited to the library\'s two namespaces by the cloudwatch:namespace condition.',
     appliesTo: ['Resource::*'],
   },
   taskProtection: {

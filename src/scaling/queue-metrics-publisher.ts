@@ -2,7 +2,7 @@ import { Lazy, Stack } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { METRIC_NAMESPACE, SCALING_ENV, scalingScriptContainer } from './queue-metrics';
+import { HEARTBEAT_NAMESPACE, METRIC_NAMESPACE, SCALING_ENV, scalingScriptContainer } from './queue-metrics';
 import { DEFAULTS } from '../private/defaults';
 import { acknowledgeNag, NAG } from '../private/nag';
 import type { AirflowService } from '../service/airflow-service';
@@ -34,13 +34,18 @@ export class QueueMetricsPublisher extends Construct {
 
   private constructor(scheduler: AirflowService) {
     super(scheduler, ID);
-    // essential: if it stops, the scheduler task restarts with it, rather than workers silently
-    // no longer scaling (it catches its own errors and keeps going).
+    // It catches its own errors and keeps going; if it exits all the same, ECS restarts it in place
+    // and the scheduler keeps running (see scalingScriptContainer).
     this.container = scalingScriptContainer(scheduler, 'QueueMetrics', 'queue-metrics', 'publish', {
       [SCALING_ENV.period]: `${DEFAULTS.workerScaling.publishPeriodSeconds}`,
       [SCALING_ENV.namespace]: METRIC_NAMESPACE,
       [SCALING_ENV.pools]: Lazy.string({ produce: () => Stack.of(this).toJsonString(this.pools.map(p => p.pool)) }),
-    }, true);
+      // the scheduler's, dag-processor's and triggerer's heartbeat ages, from the same database round
+      [SCALING_ENV.heartbeats]: Stack.of(this).toJsonString({
+        namespace: HEARTBEAT_NAMESPACE,
+        dimensions: { ClusterName: scheduler.service.cluster.clusterName },
+      }),
+    });
     // A policy of its own, so that the Resource::* it needs is acknowledged on it alone and a
     // wildcard granted to the scheduler's role still shows up in cdk-nag.
     const policy = new iam.Policy(this, 'Policy', {
@@ -48,7 +53,7 @@ export class QueueMetricsPublisher extends Construct {
       statements: [new iam.PolicyStatement({
         actions: ['cloudwatch:PutMetricData'],
         resources: ['*'],
-        conditions: { StringEquals: { 'cloudwatch:namespace': METRIC_NAMESPACE } },
+        conditions: { StringEquals: { 'cloudwatch:namespace': [METRIC_NAMESPACE, HEARTBEAT_NAMESPACE] } },
       })],
     });
     scheduler.service.node.addDependency(policy);

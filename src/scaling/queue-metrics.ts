@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { Duration } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { databaseEnvironment, databaseSecrets } from '../private/config';
 import { AIRFLOW_USER } from '../private/defaults';
@@ -14,16 +15,20 @@ export const SCALING_ENV = {
   period: 'CDK_AIRFLOW_SCALING_PERIOD_SECONDS',
   namespace: 'CDK_AIRFLOW_SCALING_NAMESPACE',
   protectionMinutes: 'CDK_AIRFLOW_PROTECTION_MINUTES',
+  heartbeats: 'CDK_AIRFLOW_HEARTBEATS',
 } as const;
 
 export const METRIC_NAMESPACE = 'CdkAirflowEcs/Workers';
+
+/** Where the publisher puts each long-running component's `HeartbeatAge` (dimensions ClusterName, Component). */
+export const HEARTBEAT_NAMESPACE = 'CdkAirflowEcs/Airflow';
 
 /**
  * A sidecar that runs one job of the worker-scaling program in the Airflow image, with the
  * database access Airflow itself has.
  */
 export function scalingScriptContainer(task: AirflowService, containerId: string, name: string, job: 'publish' | 'protect',
-  env: Record<string, string>, essential: boolean): ecs.ContainerDefinition {
+  env: Record<string, string>): ecs.ContainerDefinition {
   return task.taskDefinition.addContainer(containerId, {
     containerName: name,
     image: task.image,
@@ -32,7 +37,12 @@ export function scalingScriptContainer(task: AirflowService, containerId: string
     command: [WORKER_SCALING_SCRIPT, job],
     environment: { ...databaseEnvironment(task.storage), ...env },
     secrets: databaseSecrets(task.storage),
-    essential,
+    // It must not take the component down with it: not essential, and ECS restarts it in place
+    // when it exits after running a minute (one that cannot start stays down, and the
+    // metrics-missing alarm says so).
+    essential: false,
+    enableRestartPolicy: true,
+    restartAttemptPeriod: Duration.seconds(60),
     memoryReservationMiB: 128,
     logging: ecs.LogDrivers.awsLogs({ logGroup: task.logGroup, streamPrefix: name }),
   });

@@ -114,12 +114,13 @@ export class WorkerAutoscaling extends Construct {
         + '(Airflow routes a task by its queue, and both pools would scale for it): remove it from one of them');
     }
 
-    // not essential: if it stops, a busy worker may be chosen for scale-in (Celery then finishes
-    // its tasks within the 120 s stop timeout), which beats killing the worker now
+    // not essential, restarted in place: while it is down, a busy worker may be chosen for
+    // scale-in (Celery then finishes its tasks within the 120 s stop timeout), which beats
+    // killing the worker now
     this.protectionContainer = scalingScriptContainer(props.workers, 'ScaleInProtection', 'scale-in-protection', 'protect', {
       [SCALING_ENV.period]: `${DEFAULTS.workerScaling.protectPeriodSeconds}`,
       [SCALING_ENV.protectionMinutes]: `${DEFAULTS.workerScaling.protectionMinutes}`,
-    }, false);
+    });
     props.workers.taskDefinition.taskRole.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: ['ecs:UpdateTaskProtection', 'ecs:GetTaskProtection'],
       resources: [Stack.of(this).formatArn({ service: 'ecs', resource: 'task', resourceName: `${cluster.clusterName}/*` })],

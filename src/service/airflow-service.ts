@@ -154,6 +154,14 @@ export interface AirflowServiceProps extends ApiServerOptions, CeleryWorkerOptio
   readonly capacityProviderStrategies?: ecs.CapacityProviderStrategy[];
 
   /**
+   * ECS Exec into the service's containers (`aws ecs execute-command`), with the session's output
+   * logged to the component's log group.
+   *
+   * @default false
+   */
+  readonly enableExecuteCommand?: boolean;
+
+  /**
    * The number of tasks is set by Application Auto Scaling (`WorkerAutoscaling`): the template
    * holds no DesiredCount, so a deployment never resets it, and `desiredCount` must be unset.
    *
@@ -322,6 +330,7 @@ export class AirflowService extends Construct implements ec2.IConnectable, iam.I
         : undefined,
     });
     this.connections = this.service.connections;
+    if (props.enableExecuteCommand) this.enableExecuteCommand();
     if (props.capacityProviderStrategies) {
       // CloudFormation must associate FARGATE_SPOT with the cluster before a service can use it,
       // and nothing the service refers to says so. ecs.Cluster creates the association in an
@@ -348,6 +357,31 @@ export class AirflowService extends Construct implements ec2.IConnectable, iam.I
       props.storage.logBucket.grantReadWrite(this.taskDefinition.taskRole, 'logs/*');
     }
     acknowledgeNag(this.taskDefinition.taskRole, [NAG.logBucketObjects], true);
+  }
+
+  /**
+   * ECS Exec: the service lets operators in, and the task role opens the session channels and logs
+   * each session to the component's log group (the cluster's DEFAULT exec logging uses the
+   * container's awslogs settings), in a policy of its own so that its wildcards are the only ones
+   * acknowledged.
+   */
+  private enableExecuteCommand(): void {
+    (this.service.node.defaultChild as ecs.CfnService).enableExecuteCommand = true;
+    const policy = new iam.Policy(this, 'ExecuteCommandPolicy', {
+      roles: [this.taskDefinition.taskRole],
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel', 'ssmmessages:OpenDataChannel', 'logs:DescribeLogGroups'],
+          resources: ['*'],
+        }),
+        new iam.PolicyStatement({
+          actions: ['logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
+          resources: [this.logGroup.logGroupArn],
+        }),
+      ],
+    });
+    this.service.node.addDependency(policy);
+    acknowledgeNag(policy, [NAG.executeCommand]);
   }
 }
 

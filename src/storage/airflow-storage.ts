@@ -265,6 +265,19 @@ export class AirflowStorage extends Construct implements IAirflowStorage {
   public get brokerEndpointAddress(): string {
     return this.broker.attrPrimaryEndPointAddress;
   }
+
+  /** The database instance's identifier. */
+  public get databaseInstanceIdentifier(): string | undefined {
+    return this.database.instanceIdentifier;
+  }
+
+  /** The broker's cache node ids: the primary and each replica (`<replication group>-001`, ...). */
+  public get brokerCacheNodeIds(): string[] | undefined {
+    const replicas = this.broker.replicasPerNodeGroup;
+    // with a token for the replica count, the primary alone (the node Celery uses)
+    const nodes = typeof replicas === 'number' && !Token.isUnresolved(replicas) ? replicas + 1 : 1;
+    return Array.from({ length: nodes }, (_, i) => `${this.broker.ref}-${String(i + 1).padStart(3, '0')}`);
+  }
 }
 
 /** Storage deployed elsewhere. */
@@ -285,6 +298,8 @@ class ImportedAirflowStorage extends Construct implements IAirflowStorage {
   public readonly logBucket: s3.IBucket;
   public readonly databaseInstanceClass?: string;
   public readonly databaseEngineMajorVersion?: string;
+  public readonly databaseInstanceIdentifier?: string;
+  public readonly brokerCacheNodeIds?: string[];
 
   constructor(scope: Construct, id: string, attrs: AirflowStorageAttributes) {
     super(scope, id);
@@ -317,6 +332,8 @@ class ImportedAirflowStorage extends Construct implements IAirflowStorage {
     this.logBucket = attrs.logBucket;
     this.databaseInstanceClass = attrs.databaseInstanceClass;
     this.databaseEngineMajorVersion = attrs.databaseEngineMajorVersion;
+    this.databaseInstanceIdentifier = attrs.databaseInstanceIdentifier;
+    this.brokerCacheNodeIds = attrs.brokerCacheNodeIds;
   }
 }
 

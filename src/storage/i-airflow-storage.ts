@@ -48,6 +48,19 @@ export interface IAirflowStorage extends IConstruct {
    * @default - unknown
    */
   readonly databaseEngineMajorVersion?: string;
+  /**
+   * The database instance's identifier (the `DBInstanceIdentifier` of its CloudWatch metrics).
+   *
+   * @default - unknown: no database alarms or dashboard widgets
+   */
+  readonly databaseInstanceIdentifier?: string;
+  /**
+   * The broker's cache node ids (the `CacheClusterId` of its CloudWatch metrics), such as
+   * `['airflow-broker-001', 'airflow-broker-002']`.
+   *
+   * @default - unknown: no broker alarms or dashboard widgets
+   */
+  readonly brokerCacheNodeIds?: string[];
 }
 
 /**
@@ -102,4 +115,17 @@ export interface AirflowStorageAttributes {
    * @default - unknown: not checked against the Airflow release
    */
   readonly databaseEngineMajorVersion?: string;
+  /**
+   * The database instance's identifier, for its alarms and dashboard widgets.
+   *
+   * @default - unknown: no database alarms or dashboard widgets
+   */
+  readonly databaseInstanceIdentifier?: string;
+  /**
+   * The broker's cache node ids (ElastiCache: the replication group id followed by `-001`,
+   * `-002`, ...), for its alarms and dashboard widgets.
+   *
+   * @default - unknown: no broker alarms or dashboard widgets
+   */
+  readonly brokerCacheNodeIds?: string[];
 }

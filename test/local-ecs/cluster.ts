@@ -351,6 +351,21 @@ export class LocalEcs {
     return task;
   }
 
+  /**
+   * Runs the ECS task an EventBridge Scheduler schedule starts (its `EcsParameters`: task
+   * definition, subnets, security groups), now rather than at its time, and waits for it to stop.
+   */
+  public async runScheduledTask(schedule: ResourceRef, idPrefix: string): Promise<Task> {
+    const target = this.deployment.resolve(schedule.stack, schedule.resource.Properties.Target);
+    const ecsParameters = target.EcsParameters;
+    if (!ecsParameters) throw new Error(`${schedule.stack.id}/${schedule.logicalId}: the local ECS runtime runs only schedules whose target is ECS RunTask`);
+    if (target.Input !== undefined) throw new Error(`${schedule.stack.id}/${schedule.logicalId}: the local ECS runtime cannot apply a schedule's Input to RunTask`);
+    const td = this.deployment.findByRef(ecsParameters.TaskDefinitionArn, 'AWS::ECS::TaskDefinition');
+    if (!td) throw new Error(`${schedule.stack.id}/${schedule.logicalId}: task definition ${ecsParameters.TaskDefinitionArn} is not in the assembly`);
+    const network = ecsParameters.NetworkConfiguration.AwsvpcConfiguration;
+    return this.runTask(td.stack, td.logicalId, { subnets: network.Subnets, securityGroups: network.SecurityGroups }, idPrefix);
+  }
+
   /** The migration custom resource, run by the library's own Lambda handlers against this cluster. */
   private async runMigration(ref: ResourceRef): Promise<void> {
     const started = Date.now();

@@ -8,6 +8,7 @@
  *       [--image <name>=apache/airflow:<ver>]... run your image as the official one it is built on
  *   npm run e2e -- --only <run>[,<run>]          some of the default runs (default, oldest, upgrade, byo-database, worker-pools);
  *                                                --only oldest runs every scenario on the oldest release
+ *   npm run e2e -- --scenarios 1,3,10            only these scenarios in each run (while developing one)
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -62,8 +63,12 @@ interface RunSpec {
   readonly previous?: LocalEcs;
 }
 
+/** `--scenarios`: run only these scenario ids. */
+let scenarioFilter: number[] | undefined;
+
 /** Starts a deployment, runs its scenarios, stops it; returns the cluster (for an upgrade run). */
 async function runDeployment(spec: RunSpec): Promise<LocalEcs | undefined> {
+  if (scenarioFilter) spec = { ...spec, scenarios: spec.scenarios.filter(s => scenarioFilter!.includes(s.id)) };
   const stateDir = path.join(STATE, 'state');
   if (!spec.previous) fs.rmSync(stateDir, { recursive: true, force: true });
   const ecs = new LocalEcs({
@@ -207,6 +212,7 @@ function pairs(values: string[] | undefined, what: string): Record<string, strin
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  scenarioFilter = args.scenarios?.flatMap(v => v.split(',')).map(Number);
   ensureRequirements();
   fs.mkdirSync(REPORTS, { recursive: true });
   const started = Date.now();

@@ -543,4 +543,87 @@ export const workerPools: Scenario = {
   },
 };
 
-export const ALL_SCENARIOS: Scenario[] = [coldStart, login, dagRun, scaling, warmShutdown, faults, securityGroupsScenario, resources];
+export const dbClean: Scenario = {
+  id: 10,
+  name: 'the scheduled db clean deletes old records and keeps recent ones',
+  async run({ ecs }) {
+    const schedules = ecs.deployment.resources('AWS::Scheduler::Schedule');
+    assert(schedules.length === 1, `expected one schedule (db clean), found ${schedules.length}`);
+    assert(ecs.databases.length === 1, 'expected one database');
+    const db = ecs.databases[0];
+    const sql = (query: string) => db.sql('airflow', query).trim();
+    // audit-log rows 120 and 91 days old, one 89 days old; and the runs of one DAG made 100 days old
+    sql("INSERT INTO log (dttm, event, owner) VALUES (now() - interval '120 days', 'e2e-clean-old', 'e2e'), "
+      + "(now() - interval '91 days', 'e2e-clean-old', 'e2e'), (now() - interval '89 days', 'e2e-clean-recent', 'e2e')");
+    // a DAG with only manual, started runs: db clean keeps the latest scheduled run of each DAG
+    const agedDag = sql("SELECT dag_id FROM dag_run GROUP BY dag_id HAVING bool_and(run_type = 'manual') AND bool_and(start_date IS NOT NULL) ORDER BY dag_id LIMIT 1");
+    const count = (table: string, where: string) => Number(sql(`SELECT count(*) FROM ${table} WHERE ${where}`));
+    let aged = 0;
+    if (agedDag) {
+      sql(`UPDATE task_instance SET start_date = start_date - interval '100 days' WHERE dag_id = '${agedDag}' AND start_date IS NOT NULL`);
+      sql(`UPDATE dag_run SET start_date = start_date - interval '100 days' WHERE dag_id = '${agedDag}'`);
+      aged = count('dag_run', `dag_id = '${agedDag}'`);
+    }
+    const othersBefore = count('dag_run', agedDag ? `dag_id <> '${agedDag}'` : 'true');
+    const started = Date.now();
+    const task = await ecs.runScheduledTask(schedules[0], 'db-clean');
+    const container = task.containers.find(c => c.name === 'db-clean')!;
+    assert(container.exitCode === 0, `db-clean exited with ${container.exitCode} (${task.stoppedReason}); see its log`);
+    const left = sql("SELECT event || ':' || count(*) FROM log WHERE event LIKE 'e2e-clean-%' GROUP BY event ORDER BY event");
+    assert(left === 'e2e-clean-recent:1', `audit-log rows left: ${left || 'none'}; expected only the 89-day-old one`);
+    if (agedDag) {
+      assert(count('dag_run', `dag_id = '${agedDag}'`) === 0, `the 100-day-old runs of ${agedDag} are still there`);
+      assert(count('task_instance', `dag_id = '${agedDag}'`) === 0, `the task instances of the old runs of ${agedDag} are still there`);
+    }
+    const othersAfter = count('dag_run', agedDag ? `dag_id <> '${agedDag}'` : 'true');
+    assert(othersAfter === othersBefore, `recent DAG runs were deleted: ${othersBefore} before, ${othersAfter} after`);
+    return `task of ${schedules[0].logicalId} exited 0 in ${((Date.now() - started) / 1000).toFixed(0)} s; deleted 2 audit-log rows older than 90 days, kept the 89-day-old one; `
+      + (agedDag ? `deleted the ${aged} run(s) of ${agedDag} made 100 days old with their task instances; ` : '')
+      + `kept the ${othersAfter} recent run(s)`;
+  },
+};
+
+export const sidecarRestart: Scenario = {
+  id: 11,
+  name: 'a crashed queue-metrics sidecar restarts in place; the scheduler keeps running; heartbeat ages published',
+  async run({ ecs }) {
+    const task = ecs.service('scheduler').running.find(t => t.status === 'RUNNING');
+    assert(task, 'no running scheduler task');
+    const sidecar = task.containers.find(c => c.name === 'queue-metrics')!;
+    const scheduler = task.containers.find(c => c.name === 'scheduler')!;
+    const period = sidecar.def.RestartPolicy?.RestartAttemptPeriod ?? 300;
+    await waitUntil(`the sidecar running for its restart attempt period (${period} s)`, (period + 60) * 1000,
+      () => sidecar.status === 'RUNNING' && Date.now() - sidecar.startedAt! > (period + 1) * 1000 ? true : undefined, 1000);
+    const published = () => sidecar.output.filter(l => l.includes('"published"')).length;
+    const before = { schedulerPid: scheduler.pid, published: published(), restarts: sidecar.restarts };
+    process.kill(sidecar.pid!, 'SIGKILL');
+    const killed = Date.now();
+    await waitUntil('the sidecar restarted in place', 60_000, () => sidecar.restarts > before.restarts && sidecar.status === 'RUNNING' ? true : undefined, 500);
+    await waitUntil('a round published after the restart', 120_000, () => published() > before.published ? true : undefined);
+    assert(task.status === 'RUNNING' && scheduler.status === 'RUNNING' && scheduler.pid === before.schedulerPid,
+      `the scheduler did not keep running (task ${task.status}, scheduler ${scheduler.status})`);
+    // what the scheduler-heartbeat alarm reads: each long-running component's heartbeat age
+    const ages = ecs.moto.python([
+      'import datetime',
+      'now = datetime.datetime.now(datetime.timezone.utc)',
+      "cw = client('cloudwatch')",
+      'out = {}',
+      "for m in cw.list_metrics(Namespace='CdkAirflowEcs/Airflow', MetricName='HeartbeatAge')['Metrics']:",
+      "    component = [d['Value'] for d in m['Dimensions'] if d['Name'] == 'Component'][0]",
+      "    r = cw.get_metric_statistics(Namespace=m['Namespace'], MetricName='HeartbeatAge', Dimensions=m['Dimensions'], StartTime=now - datetime.timedelta(minutes=3), EndTime=now, Period=60, Statistics=['Maximum'])",
+      "    out[component] = max([p['Maximum'] for p in r['Datapoints']] or [-1])",
+      'print(json.dumps(out))',
+    ].join('\n'), {}, ecs.deployment.stacks[0].region) as Record<string, number>;
+    for (const component of ['scheduler', 'dag-processor', 'triggerer']) {
+      assert(ages[component] !== undefined && ages[component] >= 0 && ages[component] < 120,
+        `HeartbeatAge of ${component} in the last 3 minutes: ${ages[component]} (expected a fresh heartbeat, under the alarm's 120 s)`);
+    }
+    return `SIGKILL to queue-metrics: restarted in place and publishing again ${((Date.now() - killed) / 1000).toFixed(0)} s later; `
+      + 'the scheduler container kept running (same process); HeartbeatAge (max, last 3 min): '
+      + Object.entries(ages).sort().map(([c, a]) => `${c} ${a.toFixed(0)} s`).join(', ');
+  },
+};
+
+export const ALL_SCENARIOS: Scenario[] = [
+  coldStart, login, dagRun, scaling, warmShutdown, faults, securityGroupsScenario, resources, dbClean, sidecarRestart,
+];

@@ -42,6 +42,7 @@ export interface ContainerDefinition {
   readonly StopTimeout?: number;
   readonly MountPoints?: { SourceVolume: string; ContainerPath: string; ReadOnly?: boolean }[];
   readonly PortMappings?: { ContainerPort: number; Name?: string }[];
+  readonly RestartPolicy?: { Enabled?: boolean; IgnoredExitCodes?: number[]; RestartAttemptPeriod?: number };
   readonly [key: string]: any;
 }
 
@@ -93,6 +94,8 @@ export class Container {
   public uid = 0;
   public gid = 0;
   public healthChecks = 0;
+  /** Restarts by its restart policy. */
+  public restarts = 0;
   /** When the container first became HEALTHY. */
   public healthyAt?: number;
   private healthTimer?: NodeJS.Timeout;
@@ -112,6 +115,17 @@ export class Container {
 
   public get logFile(): string {
     return path.join(this.task.logDir, `${this.name}.log`);
+  }
+
+  /** Starts the container again after it exited (restart policy). */
+  public async restart(): Promise<void> {
+    this.pid = undefined;
+    this.exitCode = undefined;
+    this.reason = undefined;
+    this.stoppedAt = undefined;
+    this.health = 'UNKNOWN';
+    this.failingStreak = 0;
+    await this.start();
   }
 
   /** Starts the process; resolves once it runs. */
@@ -444,10 +458,35 @@ export class Task {
   /** A container exited: an essential one stops the task. */
   public containerStopped(c: Container): void {
     log(`${this.id}/${c.name}: exited with code ${c.exitCode}${c.reason ? ` (${c.reason})` : ''}`);
+    if (this.restartInPlace(c)) {
+      this.changed();
+      return;
+    }
     if (c.essential && this.status !== 'STOPPING' && this.status !== 'STOPPED') {
       void this.stop(`Essential container in task exited: ${c.name} (exit code ${c.exitCode})`);
     }
     this.changed();
+  }
+
+  /**
+   * ECS's container restart policy: a container that exits while its task runs is restarted in
+   * place, unless its exit code is ignored or it ran for less than the restart attempt period
+   * (default 300 s); at most once per period.
+   */
+  private restartInPlace(c: Container): boolean {
+    const policy = c.def.RestartPolicy;
+    if (!policy?.Enabled || this.status !== 'RUNNING' || c.exitCode === undefined) return false;
+    if ((policy.IgnoredExitCodes ?? []).includes(c.exitCode)) return false;
+    const period = policy.RestartAttemptPeriod ?? 300;
+    const ran = ((c.stoppedAt ?? Date.now()) - (c.startedAt ?? 0)) / 1000;
+    if (ran < period) {
+      log(`${this.id}/${c.name}: not restarted: it ran ${ran.toFixed(0)} s, less than its restart attempt period (${period} s)`);
+      return false;
+    }
+    c.restarts++;
+    log(`${this.id}/${c.name}: restarting in place (restart policy; restart ${c.restarts})`);
+    void c.restart().catch(e => log(`${this.id}/${c.name}: restart failed: ${(e as Error).message}`));
+    return true;
   }
 
   /** Stops every container, dependents first, each with SIGTERM then SIGKILL after its stop timeout. */
@@ -547,7 +586,6 @@ function checkSupported(where: string, td: any): void {
     if (c.EnvironmentFiles) problems.push(`container ${c.Name}: environment files from S3`);
     if (c.VolumesFrom) problems.push(`container ${c.Name}: volumesFrom`);
     if (c.LinuxParameters?.Capabilities?.Add?.length) problems.push(`container ${c.Name}: added Linux capabilities`);
-    if (c.RestartPolicy?.Enabled) problems.push(`container ${c.Name}: container restart policy`);
   }
   if (problems.length > 0) {
     throw new Error(`${where}: the local ECS runtime cannot run ${problems.join('; ')}`);

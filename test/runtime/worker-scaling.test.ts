@@ -94,6 +94,23 @@ function insertTasks(rows: [state: string, queue: string, hostname: string | nul
   if (values.length) psql(`INSERT INTO task_instance (id, task_id, dag_id, run_id, map_index, state, queue, hostname) VALUES ${values.join(',')}`);
 }
 
+/** A CloudWatch endpoint that accepts PutMetricData and keeps each request's form. */
+async function fakeCloudWatch(): Promise<{ port: number; requests: URLSearchParams[]; close: () => Promise<unknown> }> {
+  const requests: URLSearchParams[] = [];
+  const port = await freePort();
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', c => body += c);
+    req.on('end', () => {
+      requests.push(new URLSearchParams(body));
+      res.setHeader('Content-Type', 'text/xml');
+      res.end('<PutMetricDataResponse xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/"><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></PutMetricDataResponse>');
+    });
+  });
+  await new Promise<void>(r => server.listen(port, '127.0.0.1', r));
+  return { port, requests, close: () => new Promise(r => server.close(r)) };
+}
+
 describe('the math', () => {
   test.each([
     // queued, running, concurrency, min, max -> desired
@@ -135,18 +152,7 @@ describe('the queue-metrics publisher', () => {
       ['deferred', 'default', null, 4], // waiting in the triggerer
       ['success', 'default', '10.0.1.5', 50],
     ]);
-    const requests: string[] = [];
-    const port = await freePort();
-    const server = http.createServer((req, res) => {
-      let body = '';
-      req.on('data', c => body += c);
-      req.on('end', () => {
-        requests.push(body);
-        res.setHeader('Content-Type', 'text/xml');
-        res.end('<PutMetricDataResponse xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/"><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></PutMetricDataResponse>');
-      });
-    });
-    await new Promise<void>(r => server.listen(port, '127.0.0.1', r));
+    const { port, requests, close } = await fakeCloudWatch();
     try {
       const pools = publishedPools(publisher);
       expect(pools.map(p => p.queues)).toEqual([['default'], ['heavy', 'gpu']]);
@@ -174,7 +180,7 @@ describe('the queue-metrics publisher', () => {
       ]);
       // one PutMetricData per round, with every pool's values
       expect(requests).toHaveLength(2);
-      const form = new URLSearchParams(requests[0]);
+      const form = requests[0];
       expect(form.get('Action')).toBe('PutMetricData');
       expect(form.get('Namespace')).toBe('CdkAirflowEcs/Workers');
       const metrics: Record<string, string> = {};
@@ -193,7 +199,60 @@ describe('the queue-metrics publisher', () => {
         'heavy DesiredWorkers': '2.0',
       });
     } finally {
-      await new Promise(r => server.close(r));
+      await close();
+    }
+  });
+});
+
+describe('the heartbeat ages', () => {
+  test('seconds since the freshest running job of each long-running component, published with the cluster and component', async () => {
+    // the columns of Airflow's job table that the program reads
+    psql(`CREATE TABLE IF NOT EXISTS job (id SERIAL PRIMARY KEY, state VARCHAR(20), job_type VARCHAR(30), latest_heartbeat TIMESTAMP WITH TIME ZONE);
+      DELETE FROM job;
+      INSERT INTO job (state, job_type, latest_heartbeat) VALUES
+        ('running', 'SchedulerJob', now() - interval '7 seconds'),
+        ('running', 'SchedulerJob', now() - interval '300 seconds'),
+        ('success', 'SchedulerJob', now()),
+        ('running', 'TriggererJob', now() - interval '20 seconds'),
+        ('success', 'DagProcessorJob', now()),
+        ('running', 'LocalTaskJob', now())`);
+    const { port, requests: bodies, close } = await fakeCloudWatch();
+    try {
+      // the template's value, with the cluster's name as CloudFormation resolves it
+      const heartbeats = (publisher as any).Environment.find((e: any) => e.Name === 'CDK_AIRFLOW_HEARTBEATS').Value;
+      const resolved = heartbeats['Fn::Join'][1].map((part: any) => typeof part === 'string' ? part : 'airflow').join('');
+      const env = sidecarEnv(publisher, {
+        CDK_AIRFLOW_SCALING_POOLS: JSON.stringify(publishedPools(publisher)).replace(/<token>/g, 'airflow'),
+        CDK_AIRFLOW_HEARTBEATS: resolved,
+        AWS_ENDPOINT_URL_CLOUDWATCH: `http://127.0.0.1:${port}`,
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+        AWS_DEFAULT_REGION: 'eu-west-1',
+      });
+      const status = await new Promise<number | null>((resolve) => {
+        const child = spawn(PYTHON, [path.join(__dirname, 'worker_scaling_harness.py'), sourceFile, 'publish', '1'], { env: { PATH: '/usr/bin:/bin', ...env }, stdio: 'ignore' });
+        child.on('exit', resolve);
+      });
+      expect(status).toBe(0);
+      const heartbeatCall = bodies.find(b => b.get('Namespace') === 'CdkAirflowEcs/Airflow')!;
+      expect(heartbeatCall).toBeDefined();
+      const ages: Record<string, number> = {};
+      for (let i = 1; heartbeatCall.get(`MetricData.member.${i}.MetricName`); i++) {
+        expect(heartbeatCall.get(`MetricData.member.${i}.MetricName`)).toBe('HeartbeatAge');
+        expect(heartbeatCall.get(`MetricData.member.${i}.Unit`)).toBe('Seconds');
+        expect(heartbeatCall.get(`MetricData.member.${i}.Dimensions.member.1.Name`)).toBe('ClusterName');
+        expect(heartbeatCall.get(`MetricData.member.${i}.Dimensions.member.1.Value`)).toBe('airflow');
+        expect(heartbeatCall.get(`MetricData.member.${i}.Dimensions.member.2.Name`)).toBe('Component');
+        ages[heartbeatCall.get(`MetricData.member.${i}.Dimensions.member.2.Value`)!] = Number(heartbeatCall.get(`MetricData.member.${i}.Value`));
+      }
+      // the freshest running scheduler counts; a dag-processor with no running job reports nothing
+      expect(Object.keys(ages).sort()).toEqual(['scheduler', 'triggerer']);
+      expect(ages.scheduler).toBeGreaterThanOrEqual(7);
+      expect(ages.scheduler).toBeLessThan(30);
+      expect(ages.triggerer).toBeGreaterThanOrEqual(20);
+      expect(ages.triggerer).toBeLessThan(45);
+    } finally {
+      await close();
     }
   });
 });
@@ -231,5 +290,45 @@ describe('the scale-in protector', () => {
     } finally {
       await new Promise(r => server.close(r));
     }
+  });
+});
+
+describe('both sidecars stop on SIGTERM', () => {
+  // In a task each sidecar is its container's PID 1, and the kernel drops a signal that PID 1 has no
+  // handler for: without one, every task stop waits out the stop timeout before SIGKILL.
+  test.each([['publish', publisher], ['protect', protector]] as const)('%s, as PID 1 of its own PID namespace, exits 0 at once', async (job, container) => {
+    if (process.getuid?.() !== 0) throw new Error('this test starts a PID namespace: run the suite as root (sudo npm test)');
+    const env = sidecarEnv(container, {
+      // every round fails (nothing answers there), is logged, and the loop sleeps until the next one
+      ECS_AGENT_URI: 'http://127.0.0.1:9',
+      CDK_AIRFLOW_DB_PORT: '9',
+      CDK_AIRFLOW_SCALING_POOLS: '[]',
+      AWS_ENDPOINT_URL_CLOUDWATCH: 'http://127.0.0.1:9',
+      AWS_DEFAULT_REGION: 'eu-west-1',
+    });
+    // `python3 -c <code> <job>`, exactly as the container's entry point and command start it
+    const child = spawn('unshare', ['--pid', '--fork', PYTHON, '-c', container.Command![0], job], { env: { PATH: '/usr/bin:/bin', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>(resolve => child.on('exit', resolve));
+    let output = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no round logged within 30 s: ${output}`)), 30_000);
+      const onData = (d: Buffer) => {
+        output += d;
+        if (output.includes('failed')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+    });
+    // PID 1 of the namespace is unshare's only child
+    const pid1 = Number(fs.readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim());
+    const sent = Date.now();
+    process.kill(pid1, 'SIGTERM');
+    const status = await Promise.race([exited, new Promise<string>(r => setTimeout(() => r('still running after 5 s'), 5000))]);
+    if (typeof status === 'string') child.kill('SIGKILL');
+    expect(status).toBe(0);
+    expect(Date.now() - sent).toBeLessThan(5000);
   });
 });

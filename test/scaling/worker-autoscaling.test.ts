@@ -91,7 +91,9 @@ describe('WorkerAutoscaling in AirflowOnEcs, default settings', () => {
 
   test('the queue-metrics publisher runs in the scheduler task and may only put its own metrics', () => {
     const c = tds.scheduler.containers.find(x => x.Name === 'queue-metrics')! as any;
-    expect(c.Essential).toBe(true);
+    // it cannot take the scheduler down: not essential, restarted in place after running a minute
+    expect(c.Essential).toBe(false);
+    expect(c.RestartPolicy).toEqual({ Enabled: true, RestartAttemptPeriod: 60 });
     expect(c.EntryPoint).toEqual(['python3', '-c']);
     expect(c.Command[1]).toBe('publish');
     expect(c.Image).toBe('apache/airflow:3.3.2');
@@ -110,7 +112,7 @@ describe('WorkerAutoscaling in AirflowOnEcs, default settings', () => {
     }]);
     expect(c.Secrets.map((s: any) => s.Name).sort()).toEqual(['CDK_AIRFLOW_DB_PASSWORD', 'CDK_AIRFLOW_DB_USERNAME']);
     template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: { Statement: Match.arrayWith([{ Action: 'cloudwatch:PutMetricData', Effect: 'Allow', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'CdkAirflowEcs/Workers' } } }]) },
+      PolicyDocument: { Statement: Match.arrayWith([{ Action: 'cloudwatch:PutMetricData', Effect: 'Allow', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': ['CdkAirflowEcs/Workers', 'CdkAirflowEcs/Airflow'] } } }]) },
       Roles: [{ Ref: tds.scheduler.properties.TaskRoleArn['Fn::GetAtt'][0] }],
     });
   });
@@ -118,6 +120,7 @@ describe('WorkerAutoscaling in AirflowOnEcs, default settings', () => {
   test('each worker protects itself from scale-in while it runs tasks', () => {
     const c = tds['celery-worker'].containers.find(x => x.Name === 'scale-in-protection')! as any;
     expect(c.Essential).toBe(false);
+    expect(c.RestartPolicy).toEqual({ Enabled: true, RestartAttemptPeriod: 60 });
     expect(c.Command[1]).toBe('protect');
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['ecs:UpdateTaskProtection', 'ecs:GetTaskProtection'], Effect: 'Allow' })]) },

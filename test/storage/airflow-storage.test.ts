@@ -158,7 +158,7 @@ describe('AirflowStorage', () => {
     expect(json).toContain('secret:airflow/db');
     const dbIngress = Object.values<any>(template.findResources('AWS::EC2::SecurityGroupIngress'))
       .filter(r => r.Properties.FromPort === 5432);
-    expect(dbIngress).toHaveLength(6);
+    expect(dbIngress).toHaveLength(7); // five components, the migration, the db clean
     for (const r of dbIngress) expect(r.Properties.GroupId).toEqual({ 'Fn::GetAtt': [stack.getLogicalId(sg.node.defaultChild as ec2.CfnSecurityGroup), 'GroupId'] });
   });
 
@@ -172,10 +172,10 @@ describe('AirflowStorage', () => {
     const dbSgId = Object.keys(t.storageTemplate.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('metadata database') } }))[0];
     const rules = Object.values<any>(t.servicesTemplate.findResources('AWS::EC2::SecurityGroupIngress'))
       .filter(r => JSON.stringify(r.Properties.GroupId).includes(dbSgId));
-    expect(rules).toHaveLength(6); // five components + the migration task
+    expect(rules).toHaveLength(7); // five components, the migration and the db clean
     for (const r of rules) {
       expect([r.Properties.FromPort, r.Properties.ToPort, r.Properties.IpProtocol]).toEqual([5432, 5432, 'tcp']);
-      expect(r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0]).toMatch(/(ApiServer|Scheduler|DagProcessor|Triggerer|Workers|Migration)SecurityGroup/);
+      expect(r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0]).toMatch(/(ApiServer|Scheduler|DagProcessor|Triggerer|Workers|Migration|DatabaseCleanup)SecurityGroup/);
       expect(r.Properties.CidrIp).toBeUndefined();
     }
   });
