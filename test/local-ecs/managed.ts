@@ -5,6 +5,7 @@
  * the VPC, on the bridge's address, as AWS's endpoints are reached through the NAT gateway).
  */
 import { ChildProcess, execFileSync, spawn, spawnSync } from 'child_process';
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
@@ -83,7 +84,7 @@ export class PostgresInstance {
       fs.appendFileSync(path.join(this.data, 'postgresql.conf'), [
         `port = ${this.port}`,
         `listen_addresses = '${this.endpoint.ip}'`,
-        `unix_socket_directories = '${this.dir}'`,
+        `unix_socket_directories = '${this.socketDir}'`,
         'ssl = on',
         `ssl_cert_file = '${path.basename(tls.cert)}'`,
         `ssl_key_file = '${path.basename(tls.key)}'`,
@@ -95,7 +96,9 @@ export class PostgresInstance {
     } else {
       // a later deployment: same data, maybe a new address
       const conf = path.join(this.data, 'postgresql.conf');
-      fs.writeFileSync(conf, fs.readFileSync(conf, 'utf8').replace(/^listen_addresses = .*$/m, `listen_addresses = '${this.endpoint.ip}'`));
+      fs.writeFileSync(conf, fs.readFileSync(conf, 'utf8')
+        .replace(/^listen_addresses = .*$/m, `listen_addresses = '${this.endpoint.ip}'`)
+        .replace(/^unix_socket_directories = .*$/m, `unix_socket_directories = '${this.socketDir}'`));
     }
     this.startServer();
     if (fresh) {
@@ -106,11 +109,21 @@ export class PostgresInstance {
         `CREATE ROLE ${ident(master.username)} LOGIN CREATEDB CREATEROLE PASSWORD ${literal(master.password)};`,
         ...(master.database ? [`CREATE DATABASE ${ident(master.database)} OWNER ${ident(master.username)};`] : []),
       ].join('\n');
-      this.asPostgres([`${bin}/psql`, '-h', this.dir, '-p', `${this.port}`, '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-q'], sql);
+      this.asPostgres([`${bin}/psql`, '-h', this.socketDir, '-p', `${this.port}`, '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-q'], sql);
     }
   }
 
+  /**
+   * The server's Unix-socket directory: a short path of its own, as a socket path may not exceed
+   * 107 bytes and the data directory's path grows with the stack's and the database's ids.
+   */
+  private get socketDir(): string {
+    return `/tmp/local-ecs-pg-${createHash('sha256').update(this.dir).digest('hex').slice(0, 12)}`;
+  }
+
   private startServer(): void {
+    fs.mkdirSync(this.socketDir, { recursive: true });
+    execFileSync('chown', ['postgres:postgres', this.socketDir]);
     this.asPostgres([`${postgresBinDir()}/pg_ctl`, '-D', this.data, '-l', path.join(this.dir, 'server.log'), '-w', '-t', '60', 'start']);
   }
 
@@ -126,7 +139,7 @@ export class PostgresInstance {
 
   /** Runs SQL as the server's superuser, for scenarios that inspect or prepare the database. */
   public sql(database: string, sql: string): string {
-    return this.asPostgres([`${postgresBinDir()}/psql`, '-h', this.dir, '-p', `${this.port}`, '-U', 'postgres', '-d', database, '-v', 'ON_ERROR_STOP=1', '-qAt'], sql);
+    return this.asPostgres([`${postgresBinDir()}/psql`, '-h', this.socketDir, '-p', `${this.port}`, '-U', 'postgres', '-d', database, '-v', 'ON_ERROR_STOP=1', '-qAt'], sql);
   }
 
   public logFile(): string {
