@@ -76,6 +76,27 @@ function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(message);
 }
 
+/**
+ * The highest value of each metric of a namespace in the CloudWatch stand-in over the last
+ * minutes, keyed by its name (`by: 'MetricName'`) or by one dimension's value; a metric without a
+ * datapoint in that time is absent.
+ */
+function cloudwatchMaxima(ecs: LocalEcs, query: { namespace: string; metricName?: string; by: string; minutes: number }): Record<string, number> {
+  return ecs.moto.python([
+    'import datetime',
+    'now = datetime.datetime.now(datetime.timezone.utc)',
+    "cw = client('cloudwatch')",
+    "listed = {'Namespace': args['namespace'], **({'MetricName': args['metricName']} if args.get('metricName') else {})}",
+    'out = {}',
+    "for m in cw.list_metrics(**listed)['Metrics']:",
+    "    key = m['MetricName'] if args['by'] == 'MetricName' else [d['Value'] for d in m['Dimensions'] if d['Name'] == args['by']][0]",
+    "    r = cw.get_metric_statistics(Namespace=m['Namespace'], MetricName=m['MetricName'], Dimensions=m['Dimensions'],"
+    + " StartTime=now - datetime.timedelta(minutes=args['minutes']), EndTime=now, Period=60, Statistics=['Maximum'])",
+    "    if r['Datapoints']: out[key] = max([out.get(key, float('-inf'))] + [p['Maximum'] for p in r['Datapoints']])",
+    'print(json.dumps(out))',
+  ].join('\n'), query, ecs.deployment.stacks[0].region) as Record<string, number>;
+}
+
 async function waitUntil<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined, everyMs = 2000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -269,17 +290,7 @@ export const scaling: Scenario = {
     const workers = ecs.service('celery-worker');
     const callsBefore = ecs.agent.calls.length;
     const runId = await client.trigger('e2e_burst');
-    const region = ecs.deployment.stacks[0].region;
-    const metrics = () => ecs.moto.python([
-      'import datetime',
-      'now = datetime.datetime.now(datetime.timezone.utc)',
-      "cw = client('cloudwatch')",
-      'out = {}',
-      "for m in cw.list_metrics(Namespace='CdkAirflowEcs/Workers')['Metrics']:",
-      "    r = cw.get_metric_statistics(Namespace=m['Namespace'], MetricName=m['MetricName'], Dimensions=m['Dimensions'], StartTime=now - datetime.timedelta(minutes=20), EndTime=now, Period=60, Statistics=['Maximum'])",
-      "    out[m['MetricName']] = max([p['Maximum'] for p in r['Datapoints']] or [0])",
-      'print(json.dumps(out))',
-    ].join('\n'), {}, region) as Record<string, number>;
+    const metrics = () => cloudwatchMaxima(ecs, { namespace: 'CdkAirflowEcs/Workers', by: 'MetricName', minutes: 20 });
     const peak = await waitUntil('QueuedTasks + RunningTasks reaching 12 and DesiredWorkers 2', 6 * 60_000, () => {
       const m = metrics();
       return (m.DesiredWorkers ?? 0) >= 2 && (m.QueuedTasks ?? 0) + (m.RunningTasks ?? 0) >= 12 ? m : undefined;
@@ -501,18 +512,7 @@ export const workerPools: Scenario = {
     const publisher = ecs.service('scheduler').taskDefinition.ContainerDefinitions.find((c: any) => c.Name === 'queue-metrics');
     const pools: { dimensions: { WorkerService: string }; queues: string[] }[] = JSON.parse(publisher.Environment.find((e: any) => e.Name === 'CDK_AIRFLOW_SCALING_POOLS').Value);
     const dimensionOf = (queue: string) => pools.find(p => p.queues.includes(queue))!.dimensions.WorkerService;
-    const region = ecs.deployment.stacks[0].region;
-    const desiredPerPool = () => ecs.moto.python([
-      'import datetime',
-      'now = datetime.datetime.now(datetime.timezone.utc)',
-      "cw = client('cloudwatch')",
-      'out = {}',
-      "for m in cw.list_metrics(Namespace='CdkAirflowEcs/Workers', MetricName='DesiredWorkers')['Metrics']:",
-      "    service = [d['Value'] for d in m['Dimensions'] if d['Name'] == 'WorkerService'][0]",
-      "    r = cw.get_metric_statistics(Namespace=m['Namespace'], MetricName='DesiredWorkers', Dimensions=m['Dimensions'], StartTime=now - datetime.timedelta(minutes=20), EndTime=now, Period=60, Statistics=['Maximum'])",
-      "    out[service] = max([p['Maximum'] for p in r['Datapoints']] or [0])",
-      'print(json.dumps(out))',
-    ].join('\n'), {}, region) as Record<string, number>;
+    const desiredPerPool = () => cloudwatchMaxima(ecs, { namespace: 'CdkAirflowEcs/Workers', metricName: 'DesiredWorkers', by: 'WorkerService', minutes: 20 });
     // after the cold start both pools scale in to 0 (nothing queued): a worker stopped by that
     // scale-in while it has just taken a task would be killed mid-task at its stopTimeout, which
     // is ECS's scale-in race, not routing; trigger once the pools are idle and their workers gone
@@ -603,17 +603,7 @@ export const sidecarRestart: Scenario = {
     assert(task.status === 'RUNNING' && scheduler.status === 'RUNNING' && scheduler.pid === before.schedulerPid,
       `the scheduler did not keep running (task ${task.status}, scheduler ${scheduler.status})`);
     // what the scheduler-heartbeat alarm reads: each long-running component's heartbeat age
-    const ages = ecs.moto.python([
-      'import datetime',
-      'now = datetime.datetime.now(datetime.timezone.utc)',
-      "cw = client('cloudwatch')",
-      'out = {}',
-      "for m in cw.list_metrics(Namespace='CdkAirflowEcs/Airflow', MetricName='HeartbeatAge')['Metrics']:",
-      "    component = [d['Value'] for d in m['Dimensions'] if d['Name'] == 'Component'][0]",
-      "    r = cw.get_metric_statistics(Namespace=m['Namespace'], MetricName='HeartbeatAge', Dimensions=m['Dimensions'], StartTime=now - datetime.timedelta(minutes=3), EndTime=now, Period=60, Statistics=['Maximum'])",
-      "    out[component] = max([p['Maximum'] for p in r['Datapoints']] or [-1])",
-      'print(json.dumps(out))',
-    ].join('\n'), {}, ecs.deployment.stacks[0].region) as Record<string, number>;
+    const ages = cloudwatchMaxima(ecs, { namespace: 'CdkAirflowEcs/Airflow', metricName: 'HeartbeatAge', by: 'Component', minutes: 3 });
     for (const component of ['scheduler', 'dag-processor', 'triggerer']) {
       assert(ages[component] !== undefined && ages[component] >= 0 && ages[component] < 120,
         `HeartbeatAge of ${component} in the last 3 minutes: ${ages[component]} (expected a fresh heartbeat, under the alarm's 120 s)`);
