@@ -11,11 +11,13 @@ import { AirflowImage } from './common/airflow-image';
 import { AirflowVersion } from './common/airflow-version';
 import { IDagSource } from './dags/i-dag-source';
 import { AirflowDatabaseMigration } from './migration/airflow-database-migration';
+import { AirflowMetricsSidecar } from './operations/airflow-metrics';
 import { AirflowMonitoring } from './operations/airflow-monitoring';
 import { AirflowDatabaseCleanup, DatabaseCleanupOptions } from './operations/database-cleanup';
 import { AirflowMonitoringOptions } from './operations/monitoring-options';
 import { AirflowOptions } from './private/airflow-options';
 import { checkPostgresVersion } from './private/airflow-releases';
+import { STATSD_VARIABLES } from './private/config';
 import { DEFAULTS, PORTS } from './private/defaults';
 import { checkEnvironment } from './private/environment-check';
 import { Problems } from './private/validation';
@@ -405,6 +407,14 @@ export class AirflowOnEcs extends Construct {
       vpcSubnets: props.taskSubnets,
     });
 
+    // Airflow's StatsD metrics, from every component that emits any worth publishing (the
+    // api-server emits none of them)
+    if (props.monitoring?.airflowMetrics ?? true) {
+      for (const service of [this.scheduler, this.dagProcessor, this.triggerer, ...this.workerPools.map(p => p.service)]) {
+        AirflowMetricsSidecar.of(service);
+      }
+    }
+
     this.monitoring = new AirflowMonitoring(this, 'Monitoring', {
       ...props.monitoring,
       storage: this.storage,
@@ -545,6 +555,19 @@ function isValidPoolName(name: string): boolean {
 /** What only the whole deployment can check; each child checks its own props. */
 function validate(problems: Problems, props: AirflowOnEcsProps, image: AirflowImage, storage: IAirflowStorage): void {
   checkEnvironment(problems, props, AirflowOptions.of(image.airflowVersion));
+  if (props.monitoring?.airflowMetrics ?? true) {
+    const settings: [string, { environment?: Record<string, string> } | undefined][] = [
+      ['', props], ['apiServer.', props.apiServer], ['scheduler.', props.scheduler], ['dagProcessor.', props.dagProcessor],
+      ['triggerer.', props.triggerer], ['workers.', props.workers],
+      ...Object.entries(props.workerPools ?? {}).map(([name, pool]) => [`workerPools.${name}.`, pool] as [string, typeof pool]),
+    ];
+    for (const [prefix, options] of settings) {
+      for (const name of Object.keys(options?.environment ?? {}).filter(n => STATSD_VARIABLES.includes(n))) {
+        problems.add(`${prefix}environment.${name} is set by cdk-airflow-ecs while monitoring.airflowMetrics is on (Airflow sends StatsD to the airflow-metrics sidecar); `
+          + 'remove it, or set monitoring.airflowMetrics: false to send StatsD elsewhere');
+      }
+    }
+  }
   validateWorkerCapacity(problems, props.workers ?? {}, 'workers.');
   for (const [name, pool] of Object.entries(props.workerPools ?? {})) {
     if (name === 'default') {

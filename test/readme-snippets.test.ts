@@ -13,6 +13,7 @@ const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 const snippets = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map(m => m[1]);
 
 const FIXTURE_IMPORTS = `import { App, CfnOutput, Duration, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -20,7 +21,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import {
   AirflowComponent, AirflowImage, AirflowOnEcs, AirflowService, AirflowStorage, AirflowVersion, DagSource, GitCredentials, WebAccess,
 } from '../../src';
-void [CfnOutput, Duration, ecs, secretsmanager, sns, subscriptions, AirflowComponent, AirflowImage, AirflowOnEcs, AirflowService, AirflowVersion, DagSource, GitCredentials, WebAccess];
+void [CfnOutput, Duration, cloudwatch, ecs, secretsmanager, sns, subscriptions, AirflowComponent, AirflowImage, AirflowOnEcs, AirflowService, AirflowVersion, DagSource, GitCredentials, WebAccess];
 `;
 
 function program(snippet: string): string {

@@ -16,7 +16,11 @@ publish  (a sidecar of the scheduler task) counts queued and running Celery task
          alarm watches it.
 
 protect  (a sidecar of each worker task) turns on ECS task scale-in protection while this worker
-         runs tasks, and off when it is idle, so scale-in only stops idle workers.
+         runs tasks, and off when it is idle, so scale-in only stops idle workers. It also drains
+         the worker when a newer deployment of its service becomes primary (a new image or
+         settings): the worker stops taking tasks from its queues (Celery cancel_consumer), finishes
+         the ones it runs, then drops its protection, so ECS stops it and the rollout finishes
+         instead of waiting on a worker that keeps taking new work.
 
 Everything it needs comes from the environment; see ENV below. Proven against a real PostgreSQL
 with Airflow's task_instance table in test/runtime/worker-scaling.test.ts.
@@ -44,6 +48,9 @@ ENV = {
     # JSON {"namespace": "...", "dimensions": {name: value}}: where the components' heartbeat
     # ages go (absent: not published)
     "heartbeats": "CDK_AIRFLOW_HEARTBEATS",
+    # comma-separated Celery queues this worker consumes (drained when its deployment is replaced)
+    "queues": "CDK_AIRFLOW_WORKER_QUEUES",
+    "broker_cmd": "AIRFLOW__CELERY__BROKER_URL_CMD",
 }
 
 # Airflow's job types of the long-running components, and the component names published
@@ -175,6 +182,45 @@ def set_protection(agent_uri, enabled, minutes):
     return answer
 
 
+def replaced_deployment(ecs, metadata_uri):
+    """Whether this task belongs to a deployment of its service that is no longer the primary one
+    (ECS sets a service task's startedBy to the id of the deployment that started it). None for a
+    task no service started."""
+    with urllib.request.urlopen(f"{metadata_uri}/task", timeout=10) as response:
+        meta = json.loads(response.read())
+    cluster, arn = meta["Cluster"], meta["TaskARN"]
+    tasks = ecs.describe_tasks(cluster=cluster, tasks=[arn]).get("tasks", [])
+    if not tasks or not tasks[0].get("group", "").startswith("service:"):
+        return None
+    task = tasks[0]
+    services = ecs.describe_services(cluster=cluster, services=[task["group"][len("service:"):]]).get("services", [])
+    primary = [d["id"] for s in services for d in s.get("deployments", []) if d.get("status") == "PRIMARY"]
+    if not primary or not task.get("startedBy"):
+        return None
+    return task["startedBy"] != primary[0]
+
+
+def celery_app():
+    """A Celery client on the broker the worker uses (its URL from Airflow's own `_CMD`)."""
+    from celery import Celery
+    command = os.environ[ENV["broker_cmd"]]
+    url = subprocess.run(shlex.split(command), capture_output=True, check=True).stdout.decode()
+    return Celery("cdk-airflow-ecs-drain", broker=url)
+
+
+def stop_consuming(app, queues, hostnames):
+    """Tells this task's Celery worker to stop taking tasks from its queues; returns the worker's
+    node name. The worker is the one whose node name (`celery@<host>`) has this task's host name."""
+    replies = app.control.ping(timeout=5) or []
+    nodes = [name for reply in replies for name in reply]
+    mine = [n for n in nodes if n.split("@", 1)[-1] in hostnames]
+    if not mine:
+        raise RuntimeError(f"no Celery worker named after this task's host ({sorted(hostnames)}) among {nodes}")
+    for queue in queues:
+        app.control.cancel_consumer(queue, destination=mine, reply=True, timeout=5)
+    return mine[0]
+
+
 # --- the loops ------------------------------------------------------------------------------
 
 def run_rounds(job, period, iterations, sleep):
@@ -235,9 +281,28 @@ def publish(iterations=None, clock=time.time, sleep=time.sleep):
 def protect(iterations=None, sleep=time.sleep):
     agent_uri = os.environ["ECS_AGENT_URI"]
     minutes = int(os.environ.get(ENV["protection_minutes"], "15"))
-    state = {"protected": None, "refreshed": 0.0}
+    queues = [q for q in os.environ.get(ENV["queues"], "").split(",") if q]
+    state = {"protected": None, "refreshed": 0.0, "drained": False}
+    ecs = None
+
+    def drain_if_replaced():
+        """Once this task's deployment is no longer primary: stop taking tasks (once); a failure is
+        logged and the next round tries again."""
+        nonlocal ecs
+        if state["drained"] or not queues or not os.environ.get("ECS_CONTAINER_METADATA_URI_V4"):
+            return
+        try:
+            import boto3
+            ecs = ecs or boto3.client("ecs", endpoint_url=os.environ.get("AWS_ENDPOINT_URL_ECS"))
+            if replaced_deployment(ecs, os.environ["ECS_CONTAINER_METADATA_URI_V4"]):
+                node = stop_consuming(celery_app(), queues, {socket.gethostname(), socket.getfqdn()})
+                state["drained"] = True
+                log(msg="draining: a newer deployment is primary; the worker stopped taking tasks", worker=node, queues=queues)
+        except Exception as e:
+            log(msg="drain check failed", error=f"{type(e).__name__}: {e}")
 
     def protect_round(engine):
+        drain_if_replaced()
         hostname = host_ip_address()
         with engine.connect() as conn:
             busy = running_on_host(conn, hostname) > 0

@@ -5,6 +5,7 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { Construct } from 'constructs';
+import { AIRFLOW_METRICS_NAMESPACE } from './airflow-metrics';
 import { AirflowMonitoringOptions } from './monitoring-options';
 import { DEFAULTS } from '../private/defaults';
 import { isConcrete, Problems } from '../private/validation';
@@ -233,6 +234,27 @@ export class AirflowMonitoring extends Construct {
       ...props,
     });
   }
+
+  /**
+   * One of Airflow's own metrics, as the `airflow-metrics` sidecars publish it (with
+   * `monitoring.airflowMetrics`, the default): its StatsD name without the `airflow.` prefix, such
+   * as `ti_failures`, `scheduler_heartbeat` or `executor.open_slots`; for pool metrics, such as
+   * `pool.open_slots`, the pool in `dimensionsMap: { Pool: 'default_pool' }`. The README lists
+   * every metric published. Counters are per minute (use `Sum`), gauges and timers statistic sets.
+   *
+   * @param metricName the metric's StatsD name without the prefix
+   * @param props metric options; `dimensionsMap` adds to the `ClusterName` dimension
+   */
+  public metricAirflow(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: AIRFLOW_METRICS_NAMESPACE,
+      metricName,
+      statistic: 'Sum',
+      period: Duration.minutes(1),
+      ...props,
+      dimensionsMap: { ClusterName: this.clusterName, ...props?.dimensionsMap },
+    });
+  }
 }
 
 function poolId(pool: WorkerPool): string {
@@ -288,9 +310,38 @@ function dashboardRows(props: AirflowMonitoringProps, alarms: cloudwatch.IAlarm[
     ]);
   }
   const components = props.services.filter(s => !props.workerPools.some(p => p.service === s));
-  rows.push([
-    graph('Heartbeat age (s): scheduler, dag-processor, triggerer', ['scheduler', 'dag-processor', 'triggerer'].map(c => monitoring.metricHeartbeatAge(c, { label: c })), { width: 24 }),
-  ]);
+  const airflowMetrics = props.airflowMetrics ?? true;
+  const heartbeats = graph('Heartbeat age (s): scheduler, dag-processor, triggerer',
+    ['scheduler', 'dag-processor', 'triggerer'].map(c => monitoring.metricHeartbeatAge(c, { label: c })), airflowMetrics ? {} : { width: 24 });
+  if (airflowMetrics) {
+    // Airflow's own metrics, from the airflow-metrics sidecars
+    const airflow = (name: string, label: string, statistic = 'Sum') => monitoring.metricAirflow(name, { label, statistic });
+    rows.push([
+      heartbeats,
+      graph('Tasks: successes and failures (per minute)', [airflow('ti_successes', 'successes')], {
+        right: [airflow('ti_failures', 'failures')],
+      }),
+      graph('Executor: open, queued and running slots', [
+        airflow('executor.open_slots', 'open', 'Minimum'),
+        airflow('executor.queued_tasks', 'queued', 'Maximum'),
+        airflow('executor.running_tasks', 'running', 'Maximum'),
+      ]),
+    ]);
+    rows.push([
+      graph('Pools: open and running slots', [
+        poolSearch(monitoring, 'pool.open_slots', 'open'),
+        poolSearch(monitoring, 'pool.running_slots', 'running'),
+      ]),
+      graph('DAG processing: total parse time (s) and import errors', [airflow('dag_processing.total_parse_time', 'parse time', 'Maximum')], {
+        right: [airflow('dag_processing.import_errors', 'import errors', 'Maximum'), airflow('dagbag_size', 'DAGs', 'Maximum')],
+      }),
+      graph('Triggerer: running triggers and heartbeats', [airflow('triggers.running', 'running triggers', 'Maximum')], {
+        right: [airflow('triggerer_heartbeat', 'heartbeats/min')],
+      }),
+    ]);
+  } else {
+    rows.push([heartbeats]);
+  }
   rows.push([
     graph('Components: CPU %', components.map(s => s.service.metricCpuUtilization({ label: s.component.name, period: Duration.minutes(1) })), { leftYAxis: { min: 0, max: 100 } }),
     graph('Components: memory %', components.map(s => s.service.metricMemoryUtilization({ label: s.component.name, period: Duration.minutes(1) })), { leftYAxis: { min: 0, max: 100 } }),
@@ -324,6 +375,16 @@ function dashboardRows(props: AirflowMonitoringProps, alarms: cloudwatch.IAlarm[
   ];
   rows.push(brokerMemory && brokerCpu ? [graph('Broker: memory % and engine CPU % (busiest node)', [brokerMemory, brokerCpu]), ...lb] : lb);
   return rows;
+}
+
+/** One line per Airflow pool (a search: pools come and go with the users' DAGs). */
+function poolSearch(monitoring: AirflowMonitoring, metricName: string, label: string): cloudwatch.IMetric {
+  const cluster = monitoring.metricAirflow(metricName).dimensions!.ClusterName;
+  return new cloudwatch.MathExpression({
+    expression: `SEARCH('{${AIRFLOW_METRICS_NAMESPACE},ClusterName,Pool} MetricName="${metricName}" ClusterName="${cluster}"', 'Maximum', 60)`,
+    label,
+    period: Duration.minutes(1),
+  });
 }
 
 /** A service's running tasks (Container Insights). */

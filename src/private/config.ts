@@ -45,11 +45,9 @@ export function sharedEnvironment(input: SharedConfigInput): Record<string, stri
     // Sensitive values are assembled in the container from ECS secrets (runtime-commands.ts).
     ...databaseEnvironment(storage),
     AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC_CMD: SQL_ALCHEMY_CONN_ASYNC_CMD,
-    AIRFLOW__CELERY__BROKER_URL_CMD: BROKER_URL_CMD,
+    ...brokerEnvironment(storage),
     AIRFLOW__CELERY__RESULT_BACKEND_CMD: RESULT_BACKEND_CMD,
     AIRFLOW__CORE__FERNET_KEY_CMD: FERNET_KEY_CMD,
-    [RUNTIME_ENV.brokerHost]: storage.brokerEndpointAddress,
-    [RUNTIME_ENV.brokerPort]: `${PORTS.valkey}`,
 
     // Task logs survive the worker (workers come and go, and may run on Spot).
     AIRFLOW__LOGGING__REMOTE_LOGGING: 'True',
@@ -70,10 +68,16 @@ export function sharedSecrets(storage: IAirflowStorage): Record<string, ecs.Secr
     AIRFLOW__API_AUTH__JWT_SECRET: ecs.Secret.fromSecretsManager(storage.jwtSecret),
     AIRFLOW__API__SECRET_KEY: ecs.Secret.fromSecretsManager(storage.apiSecretKeySecret),
     ...databaseSecrets(storage),
-    [RUNTIME_ENV.brokerPassword]: ecs.Secret.fromSecretsManager(storage.brokerAuthTokenSecret),
+    ...brokerSecrets(storage),
     [RUNTIME_ENV.fernetKey]: ecs.Secret.fromSecretsManager(storage.fernetKeySecret),
   };
 }
+
+/**
+ * Where Airflow sends StatsD: the library's while `monitoring.airflowMetrics` is on (AirflowOnEcs
+ * checks that), the user's when it is off (to a Datadog agent sidecar, say).
+ */
+export const STATSD_VARIABLES = ['AIRFLOW__METRICS__STATSD_ON', 'AIRFLOW__METRICS__STATSD_HOST', 'AIRFLOW__METRICS__STATSD_PORT', 'AIRFLOW__METRICS__STATSD_PREFIX'];
 
 /**
  * Every variable the library sets, with how a user changes it: the option that sets it, or
@@ -105,6 +109,7 @@ export const MANAGED_VARIABLES: Record<string, string> = {
   AIRFLOW__DAG_PROCESSOR__HEALTH_CHECK_THRESHOLD: 'none: the dag-processor\'s container health check uses it',
   AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT: 'none: the security groups open this port to the api-server',
   AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT: 'none: the security groups open this port to the api-server',
+  ...Object.fromEntries(STATSD_VARIABLES.map(name => [name, 'monitoring.airflowMetrics'])),
   DUMB_INIT_SETSID: 'none: Celery workers need it to finish running tasks when they stop',
   AIRFLOW__CORE__DAGS_FOLDER: 'dags',
   AIRFLOW__CELERY__WORKER_CONCURRENCY: 'workers.concurrency',
@@ -135,6 +140,20 @@ export function managedExplanation(name: string): string | undefined {
 export function managedVariableProblem(prop: string, name: string): string | undefined {
   const explanation = managedExplanation(name);
   return explanation && `${prop}.${name} is ${explanation}`;
+}
+
+/** What a container needs to reach the Celery broker the way Airflow does. */
+export function brokerEnvironment(storage: IAirflowStorage): Record<string, string> {
+  return {
+    AIRFLOW__CELERY__BROKER_URL_CMD: BROKER_URL_CMD,
+    [RUNTIME_ENV.brokerHost]: storage.brokerEndpointAddress,
+    [RUNTIME_ENV.brokerPort]: `${PORTS.valkey}`,
+  };
+}
+
+/** The broker's AUTH token, as an ECS secret. */
+export function brokerSecrets(storage: IAirflowStorage): Record<string, ecs.Secret> {
+  return { [RUNTIME_ENV.brokerPassword]: ecs.Secret.fromSecretsManager(storage.brokerAuthTokenSecret) };
 }
 
 /** What a container needs to reach the metadata database the way Airflow does. */

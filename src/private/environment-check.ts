@@ -1,6 +1,6 @@
 import { Token } from 'aws-cdk-lib';
 import { AirflowOptions } from './airflow-options';
-import { managedExplanation, managedVariableProblem } from './config';
+import { managedExplanation, managedVariableProblem, STATSD_VARIABLES } from './config';
 import { Problems } from './validation';
 
 const OPTION = /^AIRFLOW__([A-Z0-9_]+?)__([A-Z0-9_]+)$/;
@@ -29,7 +29,8 @@ export function checkEnvironment(problems: Problems, settings: AirflowSettings, 
   };
   const custom = new Set(settings.customOptions ?? []);
   const check = (name: string, prop: string, isSecret: boolean) => {
-    const managed = managedVariableProblem(prop, name);
+    // the StatsD variables are the library's only while monitoring.airflowMetrics is on: AirflowOnEcs checks them
+    const managed = STATSD_VARIABLES.includes(name) ? undefined : managedVariableProblem(prop, name);
     if (managed) {
       problems.add(managed);
       return;

@@ -81,8 +81,12 @@ export const NAG = {
   },
   taskProtection: {
     id: 'AwsSolutions-IAM5',
-    reason: 'ecs:UpdateTaskProtection is scoped to the tasks of this cluster; task ARNs are not known before the tasks start.',
-    appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task\\/[^/]+\\/\\*$/' }],
+    reason: 'Task protection and the drain check (DescribeTasks, DescribeServices) are scoped to the tasks and services of this cluster; '
+      + 'task ARNs are not known before the tasks start, and a worker\'s own service cannot be named in its task definition (a cycle).',
+    appliesTo: [
+      { regex: '/^Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task\\/[^/]+\\/\\*$/' },
+      { regex: '/^Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service\\/[^/]+\\/\\*$/' },
+    ],
   },
   migrationLambdas: {
     id: 'AwsSolutions-IAM5',

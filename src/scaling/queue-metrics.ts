@@ -16,6 +16,7 @@ export const SCALING_ENV = {
   namespace: 'CDK_AIRFLOW_SCALING_NAMESPACE',
   protectionMinutes: 'CDK_AIRFLOW_PROTECTION_MINUTES',
   heartbeats: 'CDK_AIRFLOW_HEARTBEATS',
+  queues: 'CDK_AIRFLOW_WORKER_QUEUES',
 } as const;
 
 export const METRIC_NAMESPACE = 'CdkAirflowEcs/Workers';
@@ -28,7 +29,7 @@ export const HEARTBEAT_NAMESPACE = 'CdkAirflowEcs/Airflow';
  * database access Airflow itself has.
  */
 export function scalingScriptContainer(task: AirflowService, containerId: string, name: string, job: 'publish' | 'protect',
-  env: Record<string, string>): ecs.ContainerDefinition {
+  env: Record<string, string>, secrets: Record<string, ecs.Secret> = {}): ecs.ContainerDefinition {
   return task.taskDefinition.addContainer(containerId, {
     containerName: name,
     image: task.image,
@@ -36,7 +37,7 @@ export function scalingScriptContainer(task: AirflowService, containerId: string
     entryPoint: ['python3', '-c'],
     command: [WORKER_SCALING_SCRIPT, job],
     environment: { ...databaseEnvironment(task.storage), ...env },
-    secrets: databaseSecrets(task.storage),
+    secrets: { ...databaseSecrets(task.storage), ...secrets },
     // It must not take the component down with it: not essential, and ECS restarts it in place
     // when it exits after running a minute (one that cannot start stays down, and the
     // metrics-missing alarm says so).

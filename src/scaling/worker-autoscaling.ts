@@ -10,6 +10,7 @@ import { QueueMetricsPublisher } from './queue-metrics-publisher';
 import { WorkerAutoscalingOptions, WorkerCapacityOptions } from './scaling-options';
 import { validateWorkerAutoscaling } from './validation';
 import { AirflowComponent } from '../common/airflow-component';
+import { brokerEnvironment, brokerSecrets } from '../private/config';
 import { DEFAULTS } from '../private/defaults';
 import { acknowledgeNag, NAG } from '../private/nag';
 import { Problems } from '../private/validation';
@@ -117,13 +118,22 @@ export class WorkerAutoscaling extends Construct {
     // not essential, restarted in place: while it is down, a busy worker may be chosen for
     // scale-in (Celery then finishes its tasks within the 120 s stop timeout), which beats
     // killing the worker now
+    // It also drains a worker whose deployment was replaced: it needs the broker, to tell the
+    // worker to stop taking tasks from its queues, and to read its task's and service's deployments.
     this.protectionContainer = scalingScriptContainer(props.workers, 'ScaleInProtection', 'scale-in-protection', 'protect', {
       [SCALING_ENV.period]: `${DEFAULTS.workerScaling.protectPeriodSeconds}`,
       [SCALING_ENV.protectionMinutes]: `${DEFAULTS.workerScaling.protectionMinutes}`,
-    });
+      [SCALING_ENV.queues]: (props.workers.queues ?? [...DEFAULTS.workers.queues]).join(','),
+      ...brokerEnvironment(props.workers.storage),
+    }, brokerSecrets(props.workers.storage));
+    const tasks = Stack.of(this).formatArn({ service: 'ecs', resource: 'task', resourceName: `${cluster.clusterName}/*` });
     props.workers.taskDefinition.taskRole.addToPrincipalPolicy(new iam.PolicyStatement({
-      actions: ['ecs:UpdateTaskProtection', 'ecs:GetTaskProtection'],
-      resources: [Stack.of(this).formatArn({ service: 'ecs', resource: 'task', resourceName: `${cluster.clusterName}/*` })],
+      actions: ['ecs:UpdateTaskProtection', 'ecs:GetTaskProtection', 'ecs:DescribeTasks'],
+      resources: [tasks],
+    }));
+    props.workers.taskDefinition.taskRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['ecs:DescribeServices'],
+      resources: [Stack.of(this).formatArn({ service: 'ecs', resource: 'service', resourceName: `${cluster.clusterName}/*` })],
     }));
     acknowledgeNag(props.workers.taskDefinition.taskRole, [NAG.taskProtection], true);
 

@@ -31,7 +31,12 @@ export interface Protection {
   expiresAt?: number;
 }
 
+/** The ECS API actions the runtime answers (awsJson1_1, `X-Amz-Target: AmazonEC2ContainerServiceV20141113.<Action>`). */
+export type EcsApi = (action: string, request: any) => { status: number; body: unknown };
+
 export class EcsAgent {
+  /** The runtime's ECS API, set by the cluster: `AWS_ENDPOINT_URL_ECS` of every container points here. */
+  public ecsApi?: EcsApi;
   private server?: http.Server;
   private readonly containers = new Map<string, { task: AgentTask; name: string }>();
   private readonly credentials = new Map<string, string>();
@@ -82,6 +87,18 @@ export class EcsAgent {
         res.end(JSON.stringify(json));
       };
       const url = req.url ?? '';
+      const target = /^AmazonEC2ContainerServiceV20141113\.(\w+)$/.exec(String(req.headers['x-amz-target'] ?? ''));
+      if (req.method === 'POST' && target) {
+        let request: any;
+        try {
+          request = JSON.parse(body || '{}');
+        } catch {
+          return send(400, { __type: 'SerializationException', message: 'the request is not JSON' });
+        }
+        const answer = this.ecsApi?.(target[1], request) ?? { status: 400, body: { __type: 'InvalidAction', message: `${target[1]} is not served by the local ECS runtime` } };
+        res.writeHead(answer.status, { 'Content-Type': 'application/x-amz-json-1.1' });
+        return res.end(JSON.stringify(answer.body));
+      }
       const cred = /^\/v2\/credentials\/([^/?]+)$/.exec(url);
       if (cred) {
         const role = this.credentials.get(cred[1]);

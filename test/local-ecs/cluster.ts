@@ -48,6 +48,12 @@ export class EcsService {
   public readonly tasks: Task[] = [];
   public readonly props: any;
   public readonly name: string;
+  /**
+   * The service's deployments, newest (PRIMARY) first; each task belongs to the one that started
+   * it. A rolling update (`newDeployment`) starts the new deployment's tasks, then stops the old
+   * deployment's tasks as ECS does: never one that is protected from scale-in.
+   */
+  public readonly deployments: { id: string; createdAt: number; reason: string }[] = [];
   private counter = 0;
   private reconciling = false;
 
@@ -64,6 +70,27 @@ export class EcsService {
         throw new Error(`${ref.stack.id}/${ref.logicalId}: the local ECS runtime cannot run capacity provider ${s.CapacityProvider} (only FARGATE and FARGATE_SPOT)`);
       }
     }
+    this.newDeployment('created by CloudFormation');
+  }
+
+  /** The PRIMARY deployment's id. */
+  public get primaryDeployment(): string {
+    return this.deployments[0].id;
+  }
+
+  /**
+   * Starts a new deployment (what an `UpdateService` with a new task definition revision does):
+   * from now on the service scheduler runs the desired count of new tasks and stops the old ones.
+   */
+  public newDeployment(reason: string): string {
+    const id = `ecs-svc/${Date.now()}${String(this.deployments.length).padStart(3, '0')}`;
+    this.deployments.unshift({ id, createdAt: Date.now(), reason });
+    return id;
+  }
+
+  /** Tasks of a deployment other than the primary one that are still running. */
+  public get oldTasks(): Task[] {
+    return this.running.filter(t => t.launch.startedBy !== this.primaryDeployment);
   }
 
   /** The service's task definition, resolved. */
@@ -133,6 +160,7 @@ export class EcsService {
       subnetIds: net.Subnets,
       securityGroupIds: net.SecurityGroups ?? [],
       serviceName: this.name,
+      startedBy: this.primaryDeployment,
     });
     this.tasks.push(task);
     await task.start();
@@ -156,7 +184,10 @@ export class EcsService {
           }
         }
       }
-      const running = this.running;
+      // the primary deployment's tasks to the desired count; the old deployments' tasks stopped
+      // once the new ones run (minimum healthy 100%), except those protected from scale-in
+      const running = this.running.filter(t => t.launch.startedBy === this.primaryDeployment);
+      const old = this.oldTasks;
       if (running.length < this.desiredCount) {
         const recent = this.tasks.filter(t => t.status === 'STOPPED' && Date.now() - (t.stoppedAt ?? 0) < 10_000).length;
         if (recent < 3) await this.startTask(); // one at a time, with a back-off after failures
@@ -164,6 +195,11 @@ export class EcsService {
         const candidates = running.filter(t => !this.ecs.agent.isProtected(t.arn));
         const excess = running.length - this.desiredCount;
         for (const t of candidates.slice(-excess)) void this.stopTask(t, 'Scaling activity initiated by (deployment)');
+      }
+      if (old.length > 0 && running.filter(t => t.status === 'RUNNING').length >= this.desiredCount) {
+        for (const t of old.filter(x => !this.ecs.agent.isProtected(x.arn))) {
+          void this.stopTask(t, `Scaling activity initiated by (deployment ${this.primaryDeployment})`);
+        }
       }
       // register running tasks with their target groups
       for (const t of this.running.filter(x => x.status === 'RUNNING')) {
@@ -253,6 +289,7 @@ export class LocalEcs {
     this.network.create();
     this.agent = new EcsAgent();
     await this.agent.start();
+    this.agent.ecsApi = (action, request) => this.ecsApi(action, request);
     const tools = ensureTools();
     this.moto = new Moto(tools, path.join(this.runDir, 'moto'), this.network.hostIp, 4566);
     await this.moto.start();
@@ -272,6 +309,49 @@ export class LocalEcs {
     await this.createManagedResources();
     for (const ref of this.deployment.resources('AWS::ECS::Service')) this.services.push(new EcsService(this, ref));
     this.createScalingRules();
+  }
+
+  /** The ECS API actions a container may call (the worker's drain check): DescribeTasks and DescribeServices. */
+  private ecsApi(action: string, request: any): { status: number; body: unknown } {
+    const all = [...this.services.flatMap(s => s.tasks.map(t => ({ t, s }))), ...this.standaloneTasks.map(t => ({ t, s: undefined }))];
+    if (action === 'DescribeTasks') {
+      const found = (request.tasks ?? []).map((arn: string) => all.find(x => x.t.arn === arn || x.t.arn.endsWith(`/${arn}`)));
+      return {
+        status: 200,
+        body: {
+          tasks: found.filter(Boolean).map(({ t, s }: { t: Task; s?: EcsService }) => ({
+            taskArn: t.arn,
+            clusterArn: t.launch.clusterArn,
+            lastStatus: t.status,
+            ...(s ? { group: `service:${s.name}`, startedBy: t.launch.startedBy } : { group: `family:${t.family}` }),
+          })),
+          failures: (request.tasks ?? []).filter((_: string, i: number) => !found[i]).map((arn: string) => ({ arn, reason: 'MISSING' })),
+        },
+      };
+    }
+    if (action === 'DescribeServices') {
+      const found = (request.services ?? []).map((name: string) => this.services.find(s => s.name === name || name.endsWith(`/${s.name}`)));
+      return {
+        status: 200,
+        body: {
+          services: found.filter(Boolean).map((s: EcsService) => ({
+            serviceName: s.name,
+            desiredCount: s.desiredCount,
+            runningCount: s.running.length,
+            deployments: s.deployments
+              .filter((d, i) => i === 0 || s.running.some(t => t.launch.startedBy === d.id))
+              .map((d, i) => ({
+                id: d.id,
+                status: i === 0 ? 'PRIMARY' : 'ACTIVE',
+                createdAt: d.createdAt / 1000,
+                runningCount: s.running.filter(t => t.launch.startedBy === d.id).length,
+              })),
+          })),
+          failures: (request.services ?? []).filter((_: string, i: number) => !found[i]).map((arn: string) => ({ arn, reason: 'MISSING' })),
+        },
+      };
+    }
+    return { status: 400, body: { __type: 'InvalidAction', message: `${action} is not served by the local ECS runtime` } };
   }
 
   /** Runs the migration custom resources, then starts the services, stack by stack. */

@@ -7,6 +7,7 @@ import * as path from 'path';
 import { AirflowClient } from './airflow-client';
 import { parseSecretValueFrom } from './assembly';
 import { LocalEcs } from './cluster';
+import { renderDashboard } from './dashboard';
 import { log } from './log';
 import { Task, sleep } from './task';
 
@@ -37,12 +38,54 @@ export class UsageSampler {
   public phase = 'idle';
   public readonly peaks = new Map<string, Map<string, { memoryMiB: number; cpuSeconds: number }>>();
   private timer?: NodeJS.Timeout;
+  private publishTimer?: NodeJS.Timeout;
   private readonly cpuAtPhaseStart = new Map<string, number>();
+  private readonly lastCpu = new Map<string, { at: number; cpuSeconds: number }>();
 
   constructor(private readonly ecs: LocalEcs) {}
 
   public start(): void {
     this.timer = setInterval(() => this.sample(), 3000);
+    this.publishTimer = setInterval(() => this.publishEcsMetrics(), 60_000);
+  }
+
+  /**
+   * What ECS publishes for each service once a minute, from the tasks' cgroups: AWS/ECS
+   * CPUUtilization and MemoryUtilization (percent of the task size, averaged over the tasks) and
+   * Container Insights' RunningTaskCount, so that the dashboard's component widgets show this
+   * runtime's numbers.
+   */
+  public publishEcsMetrics(): void {
+    const now = Date.now();
+    const data: { cluster: string; service: string; cpu?: number; memory?: number; running: number }[] = [];
+    for (const s of this.ecs.services) {
+      const td = s.taskDefinition;
+      const cpus = Number(td.Cpu) / 1024;
+      const memory = Number(td.Memory);
+      const samples = s.running.filter(t => t.status === 'RUNNING').map(t => {
+        const u = t.usage();
+        const last = this.lastCpu.get(t.id);
+        if (u) this.lastCpu.set(t.id, { at: now, cpuSeconds: u.cpuSeconds });
+        if (!u || !last) return undefined;
+        return { cpu: (u.cpuSeconds - last.cpuSeconds) / ((now - last.at) / 1000) / cpus * 100, memory: u.memoryMiB / memory * 100 };
+      }).filter((x): x is { cpu: number; memory: number } => x !== undefined);
+      const avg = (k: 'cpu' | 'memory') => samples.length ? samples.reduce((sum, x) => sum + x[k], 0) / samples.length : undefined;
+      data.push({ cluster: s.ecs.clusterArn(s.ref.stack, s.props.Cluster).split('/').pop()!, service: s.name, cpu: avg('cpu'), memory: avg('memory'), running: s.running.length });
+    }
+    try {
+      this.ecs.moto.python([
+        "cw = client('cloudwatch')",
+        'for d in args:',
+        "    dims = [{'Name': 'ClusterName', 'Value': d['cluster']}, {'Name': 'ServiceName', 'Value': d['service']}]",
+        "    values = [('AWS/ECS', 'CPUUtilization', d.get('cpu'), 'Percent'), ('AWS/ECS', 'MemoryUtilization', d.get('memory'), 'Percent'),"
+        + " ('ECS/ContainerInsights', 'RunningTaskCount', d['running'], 'Count')]",
+        '    for namespace, name, value, unit in values:',
+        '        if value is not None:',
+        "            cw.put_metric_data(Namespace=namespace, MetricData=[{'MetricName': name, 'Dimensions': dims, 'Value': value, 'Unit': unit}])",
+      ].join('\n'), data, this.ecs.deployment.stacks[0].region);
+    } catch {
+      // the next minute tries again
+    }
   }
 
   public setPhase(phase: string): void {
@@ -69,6 +112,7 @@ export class UsageSampler {
 
   public stop(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.publishTimer) clearInterval(this.publishTimer);
   }
 }
 
@@ -614,6 +658,120 @@ export const sidecarRestart: Scenario = {
   },
 };
 
+// --- 12. Airflow's own metrics --------------------------------------------------------------
+
+/** What each component's Airflow emits and the airflow-metrics sidecars must have published. */
+const AIRFLOW_METRICS: Record<string, string> = {
+  'scheduler_heartbeat': 'scheduler',
+  'executor.open_slots': 'scheduler',
+  'executor.running_tasks': 'scheduler',
+  'pool.open_slots': 'scheduler',
+  'dag_processing.total_parse_time': 'dag-processor',
+  'dagbag_size': 'dag-processor',
+  'triggerer_heartbeat': 'triggerer',
+  'ti_successes': 'celery-worker',
+  'ti_failures': 'celery-worker',
+};
+
+export const airflowMetrics: Scenario = {
+  id: 12,
+  name: 'Airflow\'s own metrics reach CloudWatch from every component',
+  async run({ ecs, client, outDir, label }) {
+    await client.waitForDag('e2e_metrics', 5 * 60_000);
+    const runId = await client.trigger('e2e_metrics');
+    const state = await client.waitForRun('e2e_metrics', runId, 8 * 60_000);
+    const tis = await client.taskInstances('e2e_metrics', runId);
+    const states = Object.fromEntries(tis.map(t => [t.task_id, t.state]));
+    assert(states.succeeds === 'success' && states.fails === 'failed', `e2e_metrics ended ${state}: ${JSON.stringify(states)}`);
+    // each sidecar publishes once a minute: wait for the period that holds the run's end
+    const sum = (name: string) => ecs.moto.python([
+      'import datetime',
+      'now = datetime.datetime.now(datetime.timezone.utc)',
+      "cw = client('cloudwatch')",
+      'total = 0',
+      "for m in cw.list_metrics(Namespace='CdkAirflowEcs/Airflow', MetricName=args['name'])['Metrics']:",
+      "    r = cw.get_metric_statistics(Namespace=m['Namespace'], MetricName=m['MetricName'], Dimensions=m['Dimensions'],"
+      + " StartTime=now - datetime.timedelta(minutes=10), EndTime=now, Period=60, Statistics=['Sum'])",
+      "    total += sum(p['Sum'] for p in r['Datapoints'])",
+      'print(json.dumps(total))',
+    ].join('\n'), { name }, ecs.deployment.stacks[0].region) as number;
+    const failures = await waitUntil('ti_failures counted in CloudWatch', 3 * 60_000, () => sum('ti_failures') >= 1 ? sum('ti_failures') : undefined, 10_000);
+    const maxima = cloudwatchMaxima(ecs, { namespace: 'CdkAirflowEcs/Airflow', by: 'MetricName', minutes: 30 });
+    const missing = Object.entries(AIRFLOW_METRICS).filter(([name]) => maxima[name] === undefined).map(([name, from]) => `${name} (${from})`);
+    assert(missing.length === 0, `not in CloudWatch after the run: ${missing.join(', ')}; published: ${Object.keys(maxima).sort().join(', ')}`);
+    const pools = cloudwatchMaxima(ecs, { namespace: 'CdkAirflowEcs/Airflow', metricName: 'pool.open_slots', by: 'Pool', minutes: 30 });
+    assert(pools.default_pool !== undefined, `pool.open_slots has no default_pool dimension: ${JSON.stringify(pools)}`);
+    const perDag = Object.keys(maxima).filter(n => /e2e_|succeeds|fails/.test(n));
+    assert(perDag.length === 0, `metrics named after DAGs or tasks were published: ${perDag.join(', ')}`);
+    // the dashboard, drawn from its widget definitions with what the stand-in holds
+    const shot = path.join(outDir, `dashboard-${label.replace(/[^a-z0-9.-]+/gi, '-')}.png`);
+    const drawn = await renderDashboard(ecs, shot, 60);
+    assert(drawn.names.includes('Tasks: successes and failures (per minute)') && drawn.names.includes('Executor: open, queued and running slots'),
+      `the dashboard's Airflow widgets show no data: ${drawn.names.join(', ')}`);
+    // what it costs at CloudWatch's list prices (us-east-1): each metric (name + dimensions) $0.30 a
+    // month, PutMetricData $0.01 per 1,000 calls; the calls counted from the sidecars' logs
+    const series = ecs.moto.python("print(json.dumps(len([m for m in client('cloudwatch').list_metrics(Namespace='CdkAirflowEcs/Airflow')['Metrics'] "
+      + "if m['MetricName'] != 'HeartbeatAge'])))", {}, ecs.deployment.stacks[0].region) as number;
+    const sidecars = ecs.services.flatMap(svc => svc.running).flatMap(t => t.containers.filter(c => c.name === 'airflow-metrics' && c.startedAt));
+    const callsPerMinute = sidecars.reduce((n, c) => n + c.output.filter(l => l.includes('"published"')).length / Math.max(1, (Date.now() - c.startedAt!) / 60_000), 0);
+    const monthly = series * 0.30 + callsPerMinute * 60 * 730 / 1000 * 0.01;
+    return `dashboard ${path.relative(process.cwd(), shot)}: ${drawn.withData} of ${drawn.graphs} graphs with data; `
+      + `cost: ${series} custom metrics and ${callsPerMinute.toFixed(1)} PutMetricData calls a minute from ${sidecars.length} sidecars = $${monthly.toFixed(2)} a month; `
+      + `${Object.keys(maxima).length} metric names in CdkAirflowEcs/Airflow, none named after a DAG or task; `
+      + `ti_successes ${sum('ti_successes')} and ti_failures ${failures} (last 10 min), scheduler_heartbeat ${sum('scheduler_heartbeat')}/10 min, `
+      + `executor.open_slots ${maxima['executor.open_slots']}, pool.open_slots default_pool ${pools.default_pool}, `
+      + `dag_processing.total_parse_time ${maxima['dag_processing.total_parse_time'].toFixed(2)} s, dagbag_size ${maxima.dagbag_size}`;
+  },
+};
+
+// --- 13. a worker deployment with a busy worker ------------------------------------------------
+
+export const draining: Scenario = {
+  id: 13,
+  name: 'a new worker deployment drains the busy old worker: it finishes its task, takes no new ones, and the rollout completes',
+  async run({ ecs, client }) {
+    await client.waitForDag('e2e_drain_long', 5 * 60_000);
+    await client.waitForDag('e2e_drain_short', 5 * 60_000);
+    const workers = ecs.service('celery-worker');
+    const longRun = await client.trigger('e2e_drain_long');
+    const running = await waitUntil('long_running running on a worker', 8 * 60_000, async () => {
+      const ti = (await client.taskInstances('e2e_drain_long', longRun))[0];
+      if (ti?.state === 'failed') throw new Error('long_running failed before the deployment');
+      return ti?.state === 'running' && ti.hostname ? ti : undefined;
+    }, 2000);
+    const old = workers.running.find(t => t.endpoint?.ip === running.hostname);
+    assert(old, `no worker task has address ${running.hostname}`);
+    await waitUntil('the busy worker protected from scale-in', 60_000, () => ecs.agent.isProtected(old.arn), 1000);
+    // what an UpdateService with a new task definition revision does (a new image, new settings)
+    const deployed = Date.now();
+    const deploymentId = workers.newDeployment('scenario: a new worker task definition');
+    const sidecar = old.containers.find(c => c.name === 'scale-in-protection')!;
+    const drainLine = await waitUntil('the old worker\'s sidecar draining it', 90_000,
+      () => sidecar.output.find(l => l.includes('"draining')), 1000);
+    const drainedAfter = (Date.now() - deployed) / 1000;
+    // work arriving now must go to the new deployment's worker
+    const shortRun = await client.trigger('e2e_drain_short');
+    const shortState = await client.waitForRun('e2e_drain_short', shortRun, 10 * 60_000);
+    const shortTis = await client.taskInstances('e2e_drain_short', shortRun);
+    assert(shortState === 'success', `e2e_drain_short ended ${shortState}`);
+    const onOld = shortTis.filter(t => t.hostname === running.hostname);
+    assert(onOld.length === 0, `${onOld.length} of e2e_drain_short's tasks ran on the draining worker ${running.hostname}`);
+    const newWorkers = new Set(shortTis.map(t => t.hostname));
+    const fresh = workers.running.filter(t => t.launch.startedBy === deploymentId).map(t => t.endpoint?.ip);
+    assert([...newWorkers].every(h => fresh.includes(h)), `e2e_drain_short ran on ${[...newWorkers].join(', ')}, not only on the new deployment's workers (${fresh.join(', ')})`);
+    // the long task finishes on the old worker, which then stops: the rollout completes
+    const longState = await client.waitForRun('e2e_drain_long', longRun, 6 * 60_000);
+    assert(longState === 'success', `long_running ended ${longState} on the draining worker`);
+    await waitUntil('the old worker stopped by the deployment', 3 * 60_000, () => old.status === 'STOPPED' ? true : undefined, 2000);
+    assert(/deployment/.test(old.stoppedReason ?? ''), `the old worker stopped for another reason: ${old.stoppedReason}`);
+    assert(workers.oldTasks.length === 0, `old deployment tasks still running: ${workers.oldTasks.map(t => t.id).join(', ')}`);
+    const stopSeconds = ((old.stoppedAt! - deployed) / 1000).toFixed(0);
+    return `drain started ${drainedAfter.toFixed(0)} s after the new deployment (${JSON.parse(drainLine).queues?.join(',')}); `
+      + `${shortTis.length} new tasks all ran on the new deployment's worker(s) ${[...newWorkers].join(', ')}; long_running finished (success) on `
+      + `the old worker, which the deployment stopped ${stopSeconds} s after it began (exit ${old.main.exitCode}); rollout complete`;
+  },
+};
+
 export const ALL_SCENARIOS: Scenario[] = [
-  coldStart, login, dagRun, scaling, warmShutdown, faults, securityGroupsScenario, resources, dbClean, sidecarRestart,
+  coldStart, login, dagRun, scaling, warmShutdown, faults, securityGroupsScenario, resources, dbClean, sidecarRestart, airflowMetrics, draining,
 ];

@@ -13,7 +13,7 @@ import { EcsAgent } from './agent';
 import { Deployment, parseSecretValueFrom, StackArtifact } from './assembly';
 import { ImageConfig, Images } from './images';
 import { log } from './log';
-import { Endpoint, Network } from './network';
+import { AGENT_IP, Endpoint, Network } from './network';
 
 export type ContainerStatus = 'PENDING' | 'RUNNING' | 'STOPPED';
 export type HealthStatus = 'UNKNOWN' | 'HEALTHY' | 'UNHEALTHY';
@@ -72,6 +72,8 @@ export interface TaskLaunch {
   readonly subnetIds: string[];
   readonly securityGroupIds: string[];
   readonly serviceName?: string;
+  /** The deployment that started the task (`ecs-svc/<n>`), as ECS sets a service task's `startedBy`. */
+  readonly startedBy?: string;
   /** Container command overrides, as `RunTask` overrides. */
   readonly commandOverrides?: Record<string, string[]>;
 }
@@ -399,6 +401,8 @@ export class Task {
           AWS_EXECUTION_ENV: 'AWS_ECS_FARGATE',
           // the AWS stand-in (moto); on ECS the SDKs reach AWS's own endpoints
           AWS_ENDPOINT_URL: this.env.awsEndpointUrl,
+          // the runtime's own ECS API (DescribeTasks, DescribeServices), served by the agent
+          AWS_ENDPOINT_URL_ECS: `http://${AGENT_IP}`,
           ...injected,
           ...Object.fromEntries((c.def.Environment ?? []).map(e => [e.Name, String(e.Value)])),
           ...secrets,

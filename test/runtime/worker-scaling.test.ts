@@ -293,6 +293,75 @@ describe('the scale-in protector', () => {
   });
 });
 
+describe('the drain check: is this worker\'s deployment still the primary one?', () => {
+  /** The harness, run without blocking this process (which serves the fake endpoints). */
+  const drainCheck = (port: number) => new Promise<{ stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(PYTHON, [path.join(__dirname, 'worker_scaling_harness.py'), sourceFile, 'replaced', `http://127.0.0.1:${port}`], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', ECS_CONTAINER_METADATA_URI_V4: `http://127.0.0.1:${port}/v4/abc` },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => stdout += d);
+    child.stderr.on('data', (d: Buffer) => stderr += d);
+    child.on('exit', () => resolve({ stdout, stderr }));
+  });
+
+  /** The task metadata endpoint and the ECS API (awsJson1_1) as ECS answers them, for one task. */
+  async function fakeEcs(task: { group: string; startedBy?: string }, deployments: { id: string; status: string }[]) {
+    const calls: string[] = [];
+    const port = await freePort();
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', c => body += c);
+      req.on('end', () => {
+        if (req.method === 'GET' && req.url === '/v4/abc/task') {
+          return res.end(JSON.stringify({ Cluster: 'arn:aws:ecs:eu-west-1:1:cluster/airflow', TaskARN: 'arn:aws:ecs:eu-west-1:1:task/airflow/t1' }));
+        }
+        const action = String(req.headers['x-amz-target']).split('.').pop()!;
+        const request = JSON.parse(body);
+        calls.push(`${action} ${JSON.stringify(request)}`);
+        res.setHeader('Content-Type', 'application/x-amz-json-1.1');
+        if (action === 'DescribeTasks') return res.end(JSON.stringify({ tasks: [{ taskArn: request.tasks[0], ...task }], failures: [] }));
+        if (action === 'DescribeServices') return res.end(JSON.stringify({ services: [{ serviceName: request.services[0], deployments }], failures: [] }));
+        res.statusCode = 400;
+        res.end('{}');
+      });
+    });
+    await new Promise<void>(r => server.listen(port, '127.0.0.1', r));
+    return { port, calls, close: () => new Promise(r => server.close(r)) };
+  }
+
+  test.each([
+    ['its deployment is PRIMARY: keep working', 'ecs-svc/2', false],
+    ['a newer deployment is PRIMARY: drain', 'ecs-svc/1', true],
+  ])('%s', async (_name, startedBy, replaced) => {
+    const ecs = await fakeEcs({ group: 'service:workers', startedBy }, [{ id: 'ecs-svc/2', status: 'PRIMARY' }, { id: 'ecs-svc/1', status: 'ACTIVE' }]);
+    try {
+      const r = await drainCheck(ecs.port);
+      expect(r.stderr).toBe('');
+      expect(JSON.parse(r.stdout)).toBe(replaced);
+      expect(ecs.calls).toEqual([
+        'DescribeTasks {"cluster":"arn:aws:ecs:eu-west-1:1:cluster/airflow","tasks":["arn:aws:ecs:eu-west-1:1:task/airflow/t1"]}',
+        'DescribeServices {"cluster":"arn:aws:ecs:eu-west-1:1:cluster/airflow","services":["workers"]}',
+      ]);
+    } finally {
+      await ecs.close();
+    }
+  });
+
+  test('a task no service started (run-task) is never drained', async () => {
+    const ecs = await fakeEcs({ group: 'family:workers' }, []);
+    try {
+      const r = await drainCheck(ecs.port);
+      expect(JSON.parse(r.stdout)).toBeNull();
+      expect(ecs.calls.map(c => c.split(' ')[0])).toEqual(['DescribeTasks']);
+    } finally {
+      await ecs.close();
+    }
+  });
+});
+
 describe('both sidecars stop on SIGTERM', () => {
   // In a task each sidecar is its container's PID 1, and the kernel drops a signal that PID 1 has no
   // handler for: without one, every task stop waits out the stop timeout before SIGKILL.

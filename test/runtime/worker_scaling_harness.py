@@ -21,6 +21,12 @@ elif job == "publish":
     module.publish(iterations=int(args[0]), clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
 elif job == "protect":
     module.protect(iterations=int(args[0]), sleep=lambda s: None)
+elif job == "replaced":
+    # args: the ECS endpoint; the metadata URI is in the environment
+    import os
+    import boto3
+    ecs = boto3.client("ecs", endpoint_url=args[0], region_name="eu-west-1", aws_access_key_id="a", aws_secret_access_key="b")
+    print(json.dumps(module.replaced_deployment(ecs, os.environ["ECS_CONTAINER_METADATA_URI_V4"])))
 elif job == "host-ip":
     print(module.host_ip_address())
 else:

@@ -117,15 +117,22 @@ describe('WorkerAutoscaling in AirflowOnEcs, default settings', () => {
     });
   });
 
-  test('each worker protects itself from scale-in while it runs tasks', () => {
+  test('each worker protects itself from scale-in while it runs tasks, and drains when its deployment is replaced', () => {
     const c = tds['celery-worker'].containers.find(x => x.Name === 'scale-in-protection')! as any;
     expect(c.Essential).toBe(false);
     expect(c.RestartPolicy).toEqual({ Enabled: true, RestartAttemptPeriod: 60 });
     expect(c.Command[1]).toBe('protect');
-    template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['ecs:UpdateTaskProtection', 'ecs:GetTaskProtection'], Effect: 'Allow' })]) },
-      Roles: [{ Ref: tds['celery-worker'].properties.TaskRoleArn['Fn::GetAtt'][0] }],
-    });
+    // draining: the worker's queues, and the broker the way Airflow reaches it
+    expect(envOf(c)).toEqual(expect.objectContaining({ CDK_AIRFLOW_WORKER_QUEUES: 'default', AIRFLOW__CELERY__BROKER_URL_CMD: expect.any(String) }));
+    expect(c.Secrets.map((x: any) => x.Name)).toContain('CDK_AIRFLOW_BROKER_PASSWORD');
+    const role = tds['celery-worker'].properties.TaskRoleArn['Fn::GetAtt'][0];
+    const statements = Object.values<any>(template.findResources('AWS::IAM::Policy'))
+      .filter(p => p.Properties.Roles.some((r: any) => r.Ref === role)).flatMap(p => p.Properties.PolicyDocument.Statement);
+    const grant = (action: string) => statements.filter(x => [x.Action].flat().includes(action)).map(x => JSON.stringify(x.Resource));
+    for (const action of ['ecs:UpdateTaskProtection', 'ecs:GetTaskProtection', 'ecs:DescribeTasks']) {
+      expect(grant(action)).toEqual([expect.stringMatching(/:task\/",\{"Ref":"[A-Za-z0-9]+Cluster[A-Za-z0-9]+"\},"\/\*"\]\]\}$/)]);
+    }
+    expect(grant('ecs:DescribeServices')).toEqual([expect.stringMatching(/:service\/",\{"Ref":"[A-Za-z0-9]+Cluster[A-Za-z0-9]+"\},"\/\*"\]\]\}$/)]);
   });
 
   test('tasks queued for up to 30 minutes (a cold start from zero) are neither failed as stuck nor hold an expired token', () => {
