@@ -260,6 +260,30 @@ describe('AirflowOnEcs', () => {
       expect(ingress.filter(r => r.Properties.FromPort === 6379).length).toBe(2);
     });
 
+    test('pitfall #24: nothing a database or broker replacement changes leaves the storage stack as an export', () => {
+      const imports = JSON.stringify(t.servicesTemplate.toJSON()).match(/"Fn::ImportValue":"[^"]+"/g) ?? [];
+      expect(imports.length).toBeGreaterThan(0);
+      // what stays an export never changes when the database or the broker is replaced
+      for (const i of imports) expect(i).toMatch(/Vpc|SecurityGroup|LogBucket|Secret|FernetKey|AdminPassword|BrokerAuthToken|ApiSecretKey/);
+      for (const i of imports) expect(i).not.toMatch(/StorageDatabase[0-9A-F]{8}|StorageBroker[0-9A-F]{8}|EndpointAddress|EndPointAddress|EndpointPort/);
+      // the storage stack writes them to SSM parameters; the services stack reads them at each deployment
+      const names = Object.values<any>(t.storageTemplate.findResources('AWS::SSM::Parameter')).map(p => p.Properties.Name).sort();
+      expect(names.map(n => n.replace(/^\/cdk-airflow-ecs\/Storage\/Storage[0-9A-F]{8}\//, ''))).toEqual(
+        ['broker-endpoint-address', 'broker-replication-group-id', 'database-endpoint-address', 'database-instance-identifier']);
+      const parameters = Object.values<any>(t.servicesTemplate.toJSON().Parameters ?? {})
+        .filter(p => p.Type === 'AWS::SSM::Parameter::Value<String>' && !p.Default.startsWith('/cdk-bootstrap/'));
+      expect(parameters.map(p => p.Default).sort()).toEqual(names);
+      // and the containers get their hosts from those parameters
+      const scheduler = envOf(taskDefinitions(t.servicesTemplate).scheduler.containers.find(c => c.Name === 'scheduler')!);
+      expect(JSON.stringify(Object.values(scheduler))).toMatch(/"Ref":"SsmParameterValuecdkairflowecsStorage/);
+      expect(t.servicesStack.dependencies).toContain(t.storageStack);
+    });
+
+    test('in one stack, the storage\'s values are used directly', () => {
+      const { template } = oneStack();
+      expect(Object.keys(template.toJSON().Parameters ?? {}).filter(k => /SsmParameterValuecdkairflowecs/.test(k))).toEqual([]);
+    });
+
     test('exposes every child as a public property', () => {
       const a = t.airflow;
       expect(a.services.map(s => s.component.name)).toEqual(COMPONENTS);

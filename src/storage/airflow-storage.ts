@@ -6,6 +6,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { EndpointParameterNames, writeEndpointParameters } from './cross-stack';
 import { generatedSecret } from './generated-secret';
 import { AirflowStorageAttributes, IAirflowStorage } from './i-airflow-storage';
 import { AirflowStorageProps } from './storage-options';
@@ -61,6 +62,11 @@ export class AirflowStorage extends Construct implements IAirflowStorage {
   public readonly adminPasswordSecret: secretsmanager.ISecret;
   /** The bucket that holds task logs (Airflow remote logging). */
   public readonly logBucket: s3.IBucket;
+  /**
+   * The SSM parameters that carry the values a replacement changes to other stacks.
+   * @internal
+   */
+  public readonly _endpointParameters?: EndpointParameterNames;
 
   constructor(scope: Construct, id: string, props: AirflowStorageProps = {}) {
     super(scope, id);
@@ -200,6 +206,21 @@ export class AirflowStorage extends Construct implements IAirflowStorage {
     this.broker.applyRemovalPolicy(RemovalPolicy.DESTROY);
 
     if (replicas === 0) acknowledgeNag(this.broker, [NAG.brokerMultiAz]);
+
+    // --- what changes when the database or the broker is replaced, for stacks that use this one ---
+    this._endpointParameters = writeEndpointParameters(this, {
+      database: db.existingInstance ? undefined : {
+        address: this.database.dbInstanceEndpointAddress,
+        identifier: this.database.instanceIdentifier,
+        // the engine's default, which the instance keeps when it is replaced
+        port: `${PORTS.postgres}`,
+      },
+      broker: {
+        address: this.broker.attrPrimaryEndPointAddress,
+        replicationGroupId: this.broker.ref,
+        nodes: isConcrete(replicas) ? replicas + 1 : 1,
+      },
+    });
 
     // --- task logs: workers are ephemeral (and on Spot), so logs go to S3 ---
     this.logBucket = new s3.Bucket(this, 'LogBucket', {
