@@ -212,7 +212,10 @@ describe('pitfall #20: a git host behind a private CA', () => {
     expect(Object.keys(envOf(httpsPrepare))).toContain('CDK_GITSYNC_SECRET_DIR');
     expect(httpsPrepare.Secrets!.map(s => s.Name)).toContain('CDK_GITSYNC_CA_CERTIFICATES');
     const env = {
-      ...envOf(httpsPrepare) as Record<string, string>, GITSYNC_ROOT: volume, CDK_GITSYNC_SECRET_DIR: secretDir, CDK_GITSYNC_CA_CERTIFICATES: caPem.trim(),
+      ...envOf(httpsPrepare) as Record<string, string>,
+      GITSYNC_ROOT: volume,
+      CDK_GITSYNC_SECRET_DIR: secretDir,
+      CDK_GITSYNC_CA_CERTIFICATES: caPem.trim(),
     };
     const prepared = spawnSync('/bin/bash', ['-c', httpsPrepare.Command![0]], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: '/usr/bin:/bin', ...env } });
     expect(prepared.stderr).toBe('');
