@@ -29,7 +29,9 @@ const template = (() => {
 })();
 const scheduler = taskDefinitions(template).scheduler.containers.find(c => c.Name === 'scheduler')!;
 
-interface Inputs { dbHost?: string; dbPort: number; role: typeof ROLES[number]; redisPort: number; fernetKey: string; caFile?: string; brokerPassword?: string }
+interface Inputs {
+  dbHost?: string; dbPort: number; role: typeof ROLES[number]; redisPort: number; fernetKey: string; caFile?: string; brokerPassword?: string;
+}
 
 /** The environment ECS gives the container, with CloudFormation values replaced by the local services'. */
 function containerEnvironment(i: Inputs): Record<string, string> {
