@@ -24,6 +24,7 @@ describe('DagSource.gitSync on AirflowOnEcs', () => {
   const tds = taskDefinitions(template);
   const READERS = ['dag-processor', 'triggerer', 'celery-worker'];
 
+  // pitfall #19: DAGs on shared storage vs git-sync
   test('adds git-sync to exactly the components that read DAG files', () => {
     for (const name of COMPONENTS) {
       const names = tds[name].containers.map(c => c.Name);
@@ -141,6 +142,7 @@ test('DagSource.fromImage(): no sidecar; a custom folder is set everywhere', () 
   }
 });
 
+// pitfall #50: The git-sync image mirrored to ECR
 test('GitSyncSidecar works alone on any Fargate task definition', () => {
   const stack = new Stack(new App(), 'S');
   const taskDefinition = new ecs.FargateTaskDefinition(stack, 'Td', { cpu: 512, memoryLimitMiB: 1024 });
@@ -184,6 +186,7 @@ test('pitfall #20: caCertificates reaches only the root step, as an ECS secret; 
   expect((byName('celery-worker') as any).MountPoints.some((m: any) => m.ContainerPath === '/etc/git-secret')).toBe(false);
 });
 
+// pitfall #53: git-sync repository configuration
 describe('bad git-sync input fails at synth with the prop, the value and the fix', () => {
   const secret = (s: Stack) => secretsmanager.Secret.fromSecretNameV2(s, 'X', 'x');
   const cases: [string, (s: Stack) => GitSyncOptions, RegExp][] = [

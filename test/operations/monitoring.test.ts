@@ -244,6 +244,7 @@ test('bad thresholds fail at synth, each naming the option and the value', () =>
   expect(error).toContain('monitoring.apiServer5xxCount (-1) must be above 0');
 });
 
+// pitfall #35: Components started in the wrong order
 test('on the first deployment, every worker service starts after the api-server (Service Connect names)', () => {
   const { template } = oneStack({ workerPools: { heavy: { queues: ['heavy'] } } });
   const services = template.findResources('AWS::ECS::Service');

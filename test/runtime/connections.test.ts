@@ -100,11 +100,13 @@ const inputs = (role: typeof ROLES[number], extra: Partial<Inputs> = {}): Inputs
 });
 
 describe.each(ROLES.map(r => [r.name, r] as const))('metadata database as role %j', (_name, role) => {
+  // pitfall #30: Special characters in the DB password broke startup
   test('sql_alchemy_conn connects with psycopg2 over TLS as the right user', () => {
     const r = runCheck('db-sync', containerEnvironment(inputs(role)));
     expect(r).toEqual({ ok: true, url_scheme: 'postgresql+psycopg2', user: role.name, database: role.database, ssl: true });
   });
 
+  // pitfall #31: Database connection string format (driver, TLS, async URL)
   test('sql_alchemy_conn_async connects with asyncpg over TLS as the right user', () => {
     const r = runCheck('db-async', containerEnvironment(inputs(role)));
     expect(r).toEqual({ ok: true, url_scheme: 'postgresql+asyncpg', user: role.name, database: role.database, ssl: true });
@@ -157,6 +159,7 @@ describe('broker', () => {
 });
 
 describe('Fernet key', () => {
+  // pitfall #52: Fernet key generation (and rotation)
   test('keys generated the way the template asks Secrets Manager for are accepted by cryptography\'s Fernet', () => {
     for (let i = 0; i < 25; i++) {
       const secret = generatedFernetSecret();

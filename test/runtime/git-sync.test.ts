@@ -84,12 +84,14 @@ function runPrepare(sshKey: string | undefined): SpawnSyncReturns<string> {
 /** What git-sync does, with git-sync's umask: clone into the root and publish a relative link. */
 const GIT_SYNC_LIKE = (root: string) => `umask 0022 && git clone -q ${upstream} ${root}/.worktrees/abc123 && ln -s .worktrees/abc123 ${root}/repo`;
 
+// pitfall #21: git-sync needed root
 test('without the prepare step git-sync\'s user cannot write a fresh Fargate volume (the story\'s problem)', () => {
   const r = as(GIT_SYNC, GIT_SYNC_LIKE(volume));
   expect(r.status).not.toBe(0);
   expect(r.stderr).toMatch(/Permission denied/);
 });
 
+// pitfall #37: Airflow user and root permission conflicts; pitfall #43: Read-only DAG folder broke startup
 test('after the prepare step git-sync writes, Airflow reads the DAGs through the link, and cannot write', () => {
   const prepared = runPrepare('-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----');
   expect(prepared.stderr).toBe('');

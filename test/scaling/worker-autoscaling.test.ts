@@ -26,6 +26,7 @@ describe('WorkerAutoscaling in AirflowOnEcs, default settings', () => {
     expect(airflow.workerAutoscaling).toBeInstanceOf(WorkerAutoscaling);
   });
 
+  // pitfall #51: Workers scaled 1–10 on CPU/memory
   test('an ExactCapacity step policy maps DesiredWorkers to the worker count, driven by an always-on alarm', () => {
     const policy = Object.entries<any>(template.findResources('AWS::ApplicationAutoScaling::ScalingPolicy'));
     expect(policy).toHaveLength(1);
@@ -62,6 +63,7 @@ describe('WorkerAutoscaling in AirflowOnEcs, default settings', () => {
     });
   });
 
+  // pitfall #45b: Spot for workers only
   test('workers run on a 25/75 FARGATE/FARGATE_SPOT mix; the control plane never on Spot', () => {
     const services = template.findResources('AWS::ECS::Service');
     for (const [id, s] of Object.entries<any>(services)) {
@@ -142,6 +144,7 @@ describe('WorkerAutoscaling in AirflowOnEcs, default settings', () => {
     }
   });
 
+  // pitfall #5: CDK warnings ignored
   test('no synth warnings with the defaults', () => {
     expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
   });

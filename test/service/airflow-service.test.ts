@@ -51,6 +51,7 @@ describe('AirflowService used alone', () => {
     expect(JSON.stringify(worker.findResources('AWS::IAM::Policy'))).toContain('s3:PutObject');
   });
 
+  // pitfall #11: Temporary space for tasks
   test('ephemeralStorageGiB sizes the task\'s disk; without it the task gets Fargate\'s 20 GiB (story #11)', () => {
     const { template } = alone({ component: AirflowComponent.CELERY_WORKER, ephemeralStorageGiB: 100 });
     template.hasResourceProperties('AWS::ECS::TaskDefinition', { EphemeralStorage: { SizeInGiB: 100 } });
@@ -132,6 +133,7 @@ describe('bad input is refused at synth with the prop, the value and the fix', (
     })).toBe('');
   });
 
+  // pitfall #42b: Tasks too small, or invalid Fargate sizes
   test('valid Fargate pairs at the edges of each row are accepted', () => {
     const pairs: [number, number][] = [
       [256, 512], [256, 2048], [512, 1024], [512, 4096], [1024, 8192],
@@ -178,6 +180,7 @@ describe('bad input is refused at synth with the prop, the value and the fix', (
     })).toMatch(/the service joins no Service Connect namespace, so the workers cannot find the api-server's Execution API; pass serviceConnectNamespace, .* or pass executionApiServerUrl/);
   });
 
+  // pitfall #42: Load balancer marked starting tasks failed
   test('component-only options on the wrong component', () => {
     expect(() => alone({ component: AirflowComponent.SCHEDULER, concurrency: 4 }))
       .toThrow(/concurrency \(4\) is only for AirflowComponent\.CELERY_WORKER, not scheduler; remove it/);

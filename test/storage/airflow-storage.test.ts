@@ -151,6 +151,7 @@ describe('AirflowStorage', () => {
       Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('availabilityZones'));
     });
 
+    // pitfall #25: Subnets in the wrong AZs
     test('zones of another region, too few zones, or zones beside an imported VPC are refused', () => {
       const inEnv = (props: (s: Stack) => AirflowStorageProps) => {
         const app = new App();
@@ -223,6 +224,7 @@ describe('AirflowStorage', () => {
     Annotations.fromStack(stack).hasWarning('/Storage/Storage', Match.stringLikeRegexp('removalPolicy is RemovalPolicy.DESTROY'));
   });
 
+  // pitfall #31b: Database reachable from too much, or not at all
   test('the database ingress comes only from Airflow task security groups, on 5432', () => {
     const t = twoStacks();
     const dbSgId = Object.keys(t.storageTemplate.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('metadata database') } }))[0];
