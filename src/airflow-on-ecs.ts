@@ -28,6 +28,7 @@ import { WorkerPool } from './scaling/worker-pool';
 import { AirflowService, AirflowServiceProps } from './service/airflow-service';
 import { AirflowComponentOptions, ApiServerOptions } from './service/service-options';
 import { AirflowStorage } from './storage/airflow-storage';
+import { storageFor } from './storage/cross-stack';
 import { IAirflowStorage } from './storage/i-airflow-storage';
 import { postgresMaxConnections } from './storage/postgres-connections';
 import { WebAccess } from './web-access/web-access';
@@ -264,6 +265,8 @@ export class AirflowOnEcs extends Construct {
     const image = props.image ?? AirflowImage.official();
     const workerOptions = props.workers ?? {};
     this.storage = props.storage ?? new AirflowStorage(this, 'Storage');
+    // in another stack, the values a replacement changes come through SSM parameters, not exports
+    const storage = storageFor(this, this.storage);
     const vpc = this.storage.vpc;
     validate(problems, props, image, this.storage);
     if (image.airflowVersion.isNewerThanTested) {
@@ -299,7 +302,7 @@ export class AirflowOnEcs extends Construct {
     const shared: Omit<AirflowServiceProps, 'component'> = {
       cluster: this.cluster,
       serviceConnectNamespace: namespace,
-      storage: this.storage,
+      storage,
       image,
       cpuArchitecture: props.cpuArchitecture,
       baseUrl: this.url,
@@ -380,7 +383,7 @@ export class AirflowOnEcs extends Construct {
     // --- migrations: once per deployment, before any component is updated ---
     this.migration = new AirflowDatabaseMigration(this, 'Migration', {
       cluster: this.cluster,
-      storage: this.storage,
+      storage,
       image,
       cpuArchitecture: props.cpuArchitecture,
       adminUsername: props.adminUsername,
@@ -398,7 +401,7 @@ export class AirflowOnEcs extends Construct {
     this.databaseCleanup = new AirflowDatabaseCleanup(this, 'DatabaseCleanup', {
       ...props.databaseCleanup,
       cluster: this.cluster,
-      storage: this.storage,
+      storage,
       image,
       cpuArchitecture: props.cpuArchitecture,
       environment: props.environment,
@@ -417,7 +420,7 @@ export class AirflowOnEcs extends Construct {
 
     this.monitoring = new AirflowMonitoring(this, 'Monitoring', {
       ...props.monitoring,
-      storage: this.storage,
+      storage,
       services: this.services,
       workerPools: this.workerPools,
       loadBalancer: this.loadBalancer,

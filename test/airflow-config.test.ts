@@ -54,6 +54,7 @@ describe.each(AirflowVersion.tested().map(v => [v.version, v] as const))('Airflo
     expect(ref.options.size).toBeGreaterThan(400);
   });
 
+  // pitfall #39: Static `airflow.cfg` drifting from the code
   test('every variable the library sets is an option of this release, current, and _CMD only where Airflow reads it', () => {
     const problems: string[] = [];
     for (const name of variables.keys()) {
@@ -67,6 +68,7 @@ describe.each(AirflowVersion.tested().map(v => [v.version, v] as const))('Airflo
     expect(variables.size).toBeGreaterThanOrEqual(20);
   });
 
+  // pitfall #54: Unneeded or conflicting default variables
   test('no option is set both plainly and through _CMD (the plain value would win silently)', () => {
     for (const name of variables.keys()) {
       if (name.endsWith('_CMD')) expect(variables.has(name.slice(0, -4))).toBe(false);
@@ -130,6 +132,7 @@ describe('users\' environment, checked against the chosen release', () => {
     expect(synth(props)).toMatch(message);
   });
 
+  // pitfall #4: Environment variables scattered and misspelled
   test('reports every mistake in one error', () => {
     expect(synth({ environment: { AIRFLOW__CORE__PARALELLISM: '8', AIRFLOW__WEBSERVER__BASE_URL: 'x', AIRFLOW__SENTRY__SENTRY_DSN: 'y' } }))
       .toMatch(/Validation failed with the following errors:\n {2}\[S\/Airflow\] environment\.AIRFLOW__CORE__PARALELLISM .*\n {2}\[S\/Airflow\] environment\.AIRFLOW__WEBSERVER__BASE_URL .*\n {2}\[S\/Airflow\] environment\.AIRFLOW__SENTRY__SENTRY_DSN /);

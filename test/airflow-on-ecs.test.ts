@@ -44,6 +44,7 @@ describe('AirflowOnEcs', () => {
       t.servicesTemplate.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: Match.anyValue() });
     });
 
+    // pitfall #14: Platform tagging of one's own images
     test('runs every component on ARM64 with the pinned official image', () => {
       for (const td of Object.values(taskDefinitions(t.servicesTemplate))) {
         expect(td.properties.RuntimePlatform).toEqual({ CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' });
@@ -51,6 +52,7 @@ describe('AirflowOnEcs', () => {
       }
     });
 
+    // pitfall #42b: Tasks too small, or invalid Fargate sizes
     test('uses the documented default sizes, workers at least 1 vCPU and 2 GiB', () => {
       const tds = taskDefinitions(t.servicesTemplate);
       const size = (name: string) => [tds[name].properties.Cpu, tds[name].properties.Memory];
@@ -61,6 +63,7 @@ describe('AirflowOnEcs', () => {
       expect(size('celery-worker')).toEqual(['1024', '3072']);
     });
 
+    // pitfall #12: No deployment circuit breaker
     test('turns on the deployment circuit breaker with rollback on every service', () => {
       t.servicesTemplate.allResourcesProperties('AWS::ECS::Service', {
         DeploymentConfiguration: Match.objectLike({ DeploymentCircuitBreaker: { Enable: true, Rollback: true } }),
@@ -79,6 +82,7 @@ describe('AirflowOnEcs', () => {
       }
     });
 
+    // pitfall #15: Health checks killed slow starts
     test('gives every component a container health check with a start period fit for the slow Airflow CLI', () => {
       const tds = taskDefinitions(t.servicesTemplate);
       const expected: Record<string, RegExp> = {
@@ -99,6 +103,7 @@ describe('AirflowOnEcs', () => {
       expect(envOf(tds.scheduler.containers.find(c => c.Name === 'scheduler')!).AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK).toBe('True');
     });
 
+    // pitfall #38: Custom entrypoints and complex images
     test('runs each component with its Airflow command', () => {
       const tds = taskDefinitions(t.servicesTemplate);
       const cmd = (name: string) => tds[name].containers.find(c => c.Name === name)!.Command;
@@ -109,6 +114,7 @@ describe('AirflowOnEcs', () => {
       expect(cmd('celery-worker')).toEqual(['celery', 'worker']);
     });
 
+    // pitfall #47: JWT secret not shared
     test('injects the shared settings into every Airflow container as ECS secrets, identical everywhere', () => {
       const shared = ['AIRFLOW__API_AUTH__JWT_SECRET', 'AIRFLOW__API__SECRET_KEY', 'CDK_AIRFLOW_DB_USERNAME', 'CDK_AIRFLOW_DB_PASSWORD', 'CDK_AIRFLOW_BROKER_PASSWORD', 'CDK_AIRFLOW_FERNET_KEY'];
       const seen = new Map<string, string>();
@@ -157,6 +163,7 @@ describe('AirflowOnEcs', () => {
       }
     });
 
+    // pitfall #46: Worker can't reach the base URL (Execution API)
     test('points the workers at the api-server Execution API through Service Connect', () => {
       const worker = taskDefinitions(t.servicesTemplate)['celery-worker'].containers.find(c => c.Name === 'celery-worker')!;
       expect(envOf(worker).AIRFLOW__CORE__EXECUTION_API_SERVER_URL).toBe('http://airflow-api-server:8080/execution/');
@@ -175,6 +182,7 @@ describe('AirflowOnEcs', () => {
       t.servicesTemplate.hasResourceProperties('AWS::ServiceDiscovery::HttpNamespace', { Name: 'airflow.internal' });
     });
 
+    // pitfall #29: Migrations raced the services
     test('runs migrations once per deployment in a one-off task, before any service is updated', () => {
       const migrate = taskDefinitions(t.servicesTemplate).migrate;
       expect(migrate.containers).toHaveLength(1);
@@ -221,6 +229,7 @@ describe('AirflowOnEcs', () => {
       }
     });
 
+    // pitfall #2b: Slow deployments (300 s deregistration delay)
     test('puts an internal load balancer on plain HTTP in front of the api-server only, open to the VPC', () => {
       t.servicesTemplate.resourceCountIs('AWS::ElasticLoadBalancingV2::LoadBalancer', 1);
       t.servicesTemplate.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
@@ -249,6 +258,7 @@ describe('AirflowOnEcs', () => {
       expect(env.AIRFLOW__FAB__ENABLE_PROXY_FIX).toBe('True');
     });
 
+    // pitfall #24b: Storage and services in one stack
     test('keeps the storage stack free of references to the services stack, so services can be destroyed alone', () => {
       const storageJson = JSON.stringify(t.storageTemplate.toJSON());
       expect(storageJson).not.toContain('Fn::ImportValue');
@@ -258,6 +268,30 @@ describe('AirflowOnEcs', () => {
       // five components, the migration and the db clean
       expect(ingress.filter(r => r.Properties.FromPort === 5432).length).toBe(7);
       expect(ingress.filter(r => r.Properties.FromPort === 6379).length).toBe(2);
+    });
+
+    test('pitfall #24: nothing a database or broker replacement changes leaves the storage stack as an export', () => {
+      const imports = JSON.stringify(t.servicesTemplate.toJSON()).match(/"Fn::ImportValue":"[^"]+"/g) ?? [];
+      expect(imports.length).toBeGreaterThan(0);
+      // what stays an export never changes when the database or the broker is replaced
+      for (const i of imports) expect(i).toMatch(/Vpc|SecurityGroup|LogBucket|Secret|FernetKey|AdminPassword|BrokerAuthToken|ApiSecretKey/);
+      for (const i of imports) expect(i).not.toMatch(/StorageDatabase[0-9A-F]{8}|StorageBroker[0-9A-F]{8}|EndpointAddress|EndPointAddress|EndpointPort/);
+      // the storage stack writes them to SSM parameters; the services stack reads them at each deployment
+      const names = Object.values<any>(t.storageTemplate.findResources('AWS::SSM::Parameter')).map(p => p.Properties.Name).sort();
+      expect(names.map(n => n.replace(/^\/cdk-airflow-ecs\/Storage\/Storage[0-9A-F]{8}\//, ''))).toEqual(
+        ['broker-endpoint-address', 'broker-replication-group-id', 'database-endpoint-address', 'database-instance-identifier']);
+      const parameters = Object.values<any>(t.servicesTemplate.toJSON().Parameters ?? {})
+        .filter(p => p.Type === 'AWS::SSM::Parameter::Value<String>' && !p.Default.startsWith('/cdk-bootstrap/'));
+      expect(parameters.map(p => p.Default).sort()).toEqual(names);
+      // and the containers get their hosts from those parameters
+      const scheduler = envOf(taskDefinitions(t.servicesTemplate).scheduler.containers.find(c => c.Name === 'scheduler')!);
+      expect(JSON.stringify(Object.values(scheduler))).toMatch(/"Ref":"SsmParameterValuecdkairflowecsStorage/);
+      expect(t.servicesStack.dependencies).toContain(t.storageStack);
+    });
+
+    test('in one stack, the storage\'s values are used directly', () => {
+      const { template } = oneStack();
+      expect(Object.keys(template.toJSON().Parameters ?? {}).filter(k => /SsmParameterValuecdkairflowecs/.test(k))).toEqual([]);
     });
 
     test('exposes every child as a public property', () => {
@@ -303,6 +337,7 @@ describe('AirflowOnEcs', () => {
       expect(envOf(api).AIRFLOW__API__BASE_URL).toBe('https://airflow.example.com');
     });
 
+    // pitfall #2: Public plain-HTTP web UI
     test('publicHttpInsecure: internet-facing HTTP only when asked for, with a synth warning', () => {
       const app = new App();
       const stack = new Stack(app, 'S');
@@ -331,6 +366,7 @@ describe('AirflowOnEcs', () => {
       }
     });
 
+    // pitfall #13: ARM64 vs AMD64 images (exec format error)
     test('a Dockerfile asset is built for the tasks\' architecture', () => {
       const app = new App();
       const stack = new Stack(app, 'S');

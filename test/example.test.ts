@@ -32,6 +32,7 @@ afterAll(() => {
   for (const dir of [outdir, gitSyncOutdir, poolsOutdir]) fs.rmSync(dir, { recursive: true, force: true });
 });
 
+// pitfall #28: Configuration only validated by deploying (local Docker Compose)
 test('examples/basic synthesizes a storage stack and a services stack', () => {
   const summary = summarize(outdir);
   expect(summary.stacks.map(s => s.name)).toEqual(['AirflowStorage', 'AirflowServices']);

@@ -50,6 +50,7 @@ function* strings(value: unknown, where = ''): Generator<[string, string]> {
 describe.each(templates())('template %s', (_name, template) => {
   const all = [...strings(template)];
 
+  // pitfall #40: Secrets injected as `[object Object]`
   test('contains no "[object Object]"', () => {
     expect(all.filter(([, s]) => s.includes('[object Object]'))).toEqual([]);
   });
@@ -71,6 +72,7 @@ describe.each(templates())('template %s', (_name, template) => {
     }
   });
 
+  // pitfall #41: Secrets passed as values instead of ARN references
   test('passes secrets to containers only as ECS secrets, never as plain environment', () => {
     for (const r of Object.values<any>(template.Resources ?? {})) {
       if (r.Type !== 'AWS::ECS::TaskDefinition') continue;
@@ -80,6 +82,26 @@ describe.each(templates())('template %s', (_name, template) => {
           expect(JSON.stringify(e.Value)).not.toMatch(/resolve:secretsmanager|SecretString/);
         }
       }
+    }
+  });
+
+  // pitfall #15b: the story's image lacked the AWS CLI its scripts called; no container here needs it
+  test('pitfall #15b: no container command calls the AWS CLI', () => {
+    for (const r of Object.values<any>(template.Resources ?? {})) {
+      if (r.Type !== 'AWS::ECS::TaskDefinition') continue;
+      for (const c of r.Properties.ContainerDefinitions) {
+        const commands = [...(c.EntryPoint ?? []), ...(c.Command ?? []), ...(c.HealthCheck?.Command ?? [])].filter((x: unknown) => typeof x === 'string');
+        expect({ container: c.Name, aws: commands.filter((x: string) => /(^|[\s;&|(`$])aws\s+[a-z]/.test(x)) }).toEqual({ container: c.Name, aws: [] });
+      }
+    }
+  });
+
+  // pitfall #17: the story's EFS mount points and DNS problems; DAGs come from the image or git-sync on task storage
+  test('pitfall #17: no EFS file system or EFS volume', () => {
+    expect(Object.values<any>(template.Resources ?? {}).filter(r => /^AWS::EFS::/.test(r.Type))).toEqual([]);
+    for (const r of Object.values<any>(template.Resources ?? {})) {
+      if (r.Type !== 'AWS::ECS::TaskDefinition') continue;
+      for (const v of r.Properties.Volumes ?? []) expect(v.EFSVolumeConfiguration).toBeUndefined();
     }
   });
 });

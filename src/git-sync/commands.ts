@@ -24,7 +24,11 @@ export const PREPARE_ENV = {
   secretDir: 'CDK_GITSYNC_SECRET_DIR',
   sshKey: 'CDK_GITSYNC_SSH_KEY',
   knownHosts: 'CDK_GITSYNC_KNOWN_HOSTS',
+  caCertificates: 'CDK_GITSYNC_CA_CERTIFICATES',
 } as const;
+
+/** The file with the private CA's certificates, in the secret directory; git reads it through GIT_SSL_CAINFO. */
+export const GIT_CA_FILE = 'ca-certificates.crt';
 
 /**
  * Runs once per task, as root, before git-sync: Fargate creates bind-mount volumes owned by root
@@ -44,6 +48,13 @@ export const PREPARE_SCRIPT = [
   `  chown ${GIT_SYNC_UID}:${GIT_SYNC_UID} "$${PREPARE_ENV.secretDir}/ssh" "$${PREPARE_ENV.secretDir}/known_hosts"`,
   `  chmod 0400 "$${PREPARE_ENV.secretDir}/ssh"`,
   `  chmod 0444 "$${PREPARE_ENV.secretDir}/known_hosts"`,
+  'fi',
+  // a private CA's certificates for an HTTPS host (docs/pitfalls.md, #20): public, but only git-sync's to replace
+  `if [ -n "\${${PREPARE_ENV.caCertificates}:-}" ]; then`,
+  `  install -d -m 0755 -o ${GIT_SYNC_UID} -g ${GIT_SYNC_UID} "$${PREPARE_ENV.secretDir}"`,
+  `  printf '%s\\n' "$${PREPARE_ENV.caCertificates}" > "$${PREPARE_ENV.secretDir}/${GIT_CA_FILE}"`,
+  `  chown ${GIT_SYNC_UID}:${GIT_SYNC_UID} "$${PREPARE_ENV.secretDir}/${GIT_CA_FILE}"`,
+  `  chmod 0444 "$${PREPARE_ENV.secretDir}/${GIT_CA_FILE}"`,
   'fi',
   `echo "DAG volume $${PREPARE_ENV.root} handed to git-sync (uid ${GIT_SYNC_UID})"`,
 ].join('\n');

@@ -64,6 +64,18 @@ export interface GitSyncOptions {
   readonly credentials?: GitCredentials;
 
   /**
+   * The certificates (PEM, one or more) of the certificate authority that signed an HTTPS git
+   * host's certificate, for a host behind a private CA, as an ECS secret: a Secrets Manager
+   * secret (`ecs.Secret.fromSecretsManager(secret)`) or an SSM parameter
+   * (`ecs.Secret.fromSsmParameter(parameter)`). The root step writes them to a file only the task's
+   * git-sync containers see, and git trusts them through `GIT_SSL_CAINFO`, in place of the image's
+   * public CAs: include those CAs too if the same bundle must also reach public hosts.
+   *
+   * @default - the public CAs of the git-sync image
+   */
+  readonly caCertificates?: ecs.Secret;
+
+  /**
    * The git-sync image. Mirror it to ECR to avoid pulling from registry.k8s.io, and keep it on
    * git-sync v4.
    *

@@ -4,7 +4,8 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import {
-  GIT_SECRET_DIR, GIT_SYNC_UID, GIT_SYNC_HTTP_PORT, GIT_SYNC_LINK, GIT_SYNC_ROOT, gitSyncDagsFolder, HEALTH_CHECK_SCRIPT, PREPARE_ENV, PREPARE_SCRIPT,
+  GIT_CA_FILE, GIT_SECRET_DIR, GIT_SYNC_UID, GIT_SYNC_HTTP_PORT, GIT_SYNC_LINK, GIT_SYNC_ROOT, gitSyncDagsFolder, HEALTH_CHECK_SCRIPT,
+  PREPARE_ENV, PREPARE_SCRIPT,
 } from './commands';
 import { GitSyncOptions } from './git-sync-options';
 import { redact, validateGitSync, VALIDATED } from './validation';
@@ -77,7 +78,7 @@ export class GitSyncSidecar extends Construct {
     // Fargate task storage, shared by the containers of one task and gone with it.
     const dagsVolume = 'git-sync-dags';
     props.taskDefinition.addVolume({ name: dagsVolume });
-    const secretVolume = credentials?.needsSecretVolume ? 'git-sync-secret' : undefined;
+    const secretVolume = credentials?.needsSecretVolume || props.caCertificates ? 'git-sync-secret' : undefined;
     if (secretVolume) props.taskDefinition.addVolume({ name: secretVolume });
 
     const gitSyncEnvironment: Record<string, string> = {
@@ -87,6 +88,7 @@ export class GitSyncSidecar extends Construct {
       GITSYNC_LINK: GIT_SYNC_LINK,
       GITSYNC_DEPTH: `${props.depth ?? DEFAULTS.gitSync.depth}`,
       ...credentials?.environment,
+      ...(props.caCertificates ? { GIT_SSL_CAINFO: `${GIT_SECRET_DIR}/${GIT_CA_FILE}` } : {}),
     };
     /** One git-sync container: its image, logs and the DAG volume (and the secret volume, read-only but for the root step). */
     const container = (containerId: string, name: string, options: Partial<ecs.ContainerDefinitionOptions>, prepare = false) => {
@@ -108,8 +110,12 @@ export class GitSyncSidecar extends Construct {
     this.prepareContainer = container('GitSyncPrepare', 'git-sync-prepare', {
       entryPoint: ['/bin/bash', '-c'],
       command: [PREPARE_SCRIPT],
-      environment: { [PREPARE_ENV.root]: GIT_SYNC_ROOT, ...credentials?.prepareEnvironment },
-      secrets: credentials?.prepareSecrets,
+      environment: {
+        [PREPARE_ENV.root]: GIT_SYNC_ROOT,
+        ...(props.caCertificates ? { [PREPARE_ENV.secretDir]: GIT_SECRET_DIR } : {}),
+        ...credentials?.prepareEnvironment,
+      },
+      secrets: { ...credentials?.prepareSecrets, ...(props.caCertificates ? { [PREPARE_ENV.caCertificates]: props.caCertificates } : {}) },
       memoryReservationMiB: 32,
     }, true);
 

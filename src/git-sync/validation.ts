@@ -29,6 +29,9 @@ export function validateGitSync(problems: Problems, o: GitSyncOptions, prefix = 
     if (isHttp && /^https?:\/\/[^/]*@/.test(repo)) {
       problems.add(`${p('repository')} ('${redact(repo)}') contains credentials, which would be stored in plain text in the template; remove them from the URL and pass credentials: GitCredentials.httpsToken({ secret })`);
     }
+    if (o.caCertificates && !/^https:\/\//.test(repo)) {
+      problems.add(`${p('caCertificates')} is set but ${p('repository')} ('${redact(repo)}') is not an https:// URL; a CA only verifies an HTTPS host: use the https:// URL or remove caCertificates`);
+    }
     if (isSsh && !o.credentials) {
       problems.add(`${p('repository')} ('${repo}') is an SSH URL but ${p('credentials')} is not set; pass credentials: GitCredentials.sshKey({ secret, knownHosts }) or use the https:// URL`);
     }

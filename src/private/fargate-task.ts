@@ -12,6 +12,8 @@ export interface AirflowTaskProps {
   readonly vpc: ec2.IVpc;
   readonly cpu: number;
   readonly memoryLimitMiB: number;
+  /** Task ephemeral storage in GiB (21–200); undefined for Fargate's 20 GiB. */
+  readonly ephemeralStorageGiB?: number;
   readonly architecture: ecs.CpuArchitecture;
   readonly image: AirflowImage;
   readonly logRetention?: logs.RetentionDays;
@@ -47,6 +49,7 @@ export function airflowTask(scope: Construct, props: AirflowTaskProps): AirflowT
   const taskDefinition = new ecs.FargateTaskDefinition(scope, 'TaskDefinition', {
     cpu: props.cpu,
     memoryLimitMiB: props.memoryLimitMiB,
+    ephemeralStorageGiB: props.ephemeralStorageGiB,
     runtimePlatform: { cpuArchitecture: props.architecture, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
   });
   const containerImage = props.image.bind(props.architecture);

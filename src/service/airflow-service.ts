@@ -1,4 +1,4 @@
-import { AspectPriority, Aspects, Duration } from 'aws-cdk-lib';
+import { AspectPriority, Aspects, Duration, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -263,6 +263,8 @@ export class AirflowService extends Construct implements ec2.IConnectable, iam.I
       vpc: props.cluster.vpc,
       cpu,
       memoryLimitMiB,
+      // an invalid size is reported by validate(); the CDK would throw on it here, before the report
+      ephemeralStorageGiB: validEphemeralStorage(props.ephemeralStorageGiB),
       architecture,
       image,
       logRetention: props.logRetention,
@@ -330,6 +332,10 @@ export class AirflowService extends Construct implements ec2.IConnectable, iam.I
         : undefined,
     });
     this.connections = this.service.connections;
+    if (isWorker) {
+      // sidecars join the task after this constructor (WorkerAutoscaling's scale-in protection), so count them at synth
+      this.node.addValidation({ validate: () => checkWorkerMemory(this, memoryLimitMiB, namespace !== undefined) });
+    }
     if (props.enableExecuteCommand) this.enableExecuteCommand();
     if (props.capacityProviderStrategies) {
       // CloudFormation must associate FARGATE_SPOT with the cluster before a service can use it,
@@ -391,8 +397,74 @@ function queueWaitEnvironment(maxQueueWait: Duration): Record<string, string> {
   return { AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT: seconds, AIRFLOW__EXECUTION_API__JWT_EXPIRATION_TIME: seconds };
 }
 
-/** The least memory a running Airflow task needs on a worker. */
-const MIB_PER_TASK = 256;
+/**
+ * What a Celery worker's memory must hold (docs/pitfalls.md, #45), in MiB. The worker itself: the
+ * Celery main process and its prefork pool, measured at 467 MiB idle in the local ECS runtime.
+ * Each running task: a forked task process, measured at ~56 MiB for the e2e DAGs' trivial tasks
+ * (914 MiB busy at concurrency 8), plus room for what the task's own code loads. With these
+ * figures Amazon MWAA's worker sizes pass (mw1.small: 2 GiB, 5 tasks), the story's 1 GiB worker
+ * fails at any concurrency above 1, and the default 3 GiB worker holds 8 tasks.
+ */
+const WORKER_MEMORY = {
+  /** The worker process and its pool, without tasks. */
+  baselineMiB: 512,
+  /** One running task. */
+  perTaskMiB: 256,
+  /** The Service Connect proxy ECS adds to the task (AWS recommends at least 64 MiB for it). */
+  serviceConnectProxyMiB: 64,
+} as const;
+
+/** Task ephemeral storage Fargate accepts, in GiB; below it the task gets Fargate's 20 GiB. */
+const EPHEMERAL_STORAGE_GIB = { min: 21, max: 200 } as const;
+
+function validEphemeralStorage(gib: number | undefined): number | undefined {
+  if (!isConcrete(gib)) return gib;
+  return Number.isInteger(gib) && gib >= EPHEMERAL_STORAGE_GIB.min && gib <= EPHEMERAL_STORAGE_GIB.max ? gib : undefined;
+}
+
+/**
+ * The memory a worker task needs: the worker, its running tasks, the long-running sidecars (what
+ * they reserve) and the Service Connect proxy. Init containers that finish before Airflow starts
+ * do not count.
+ */
+function checkWorkerMemory(service: AirflowService, memoryLimitMiB: number, serviceConnect: boolean): string[] {
+  const concurrency = service.concurrency;
+  if (!isConcrete(concurrency) || concurrency < 1 || !isConcrete(memoryLimitMiB)) return [];
+  // the containers Airflow waits for to exit, and those they wait for in turn
+  const finishFirst = new Set<ecs.ContainerDefinition>();
+  const waitFor = (c: ecs.ContainerDefinition) => {
+    for (const d of c.containerDependencies) {
+      const exits = d.condition === ecs.ContainerDependencyCondition.SUCCESS || d.condition === ecs.ContainerDependencyCondition.COMPLETE;
+      if (exits && !finishFirst.has(d.container)) {
+        finishFirst.add(d.container);
+        waitFor(d.container);
+      }
+    }
+  };
+  waitFor(service.container);
+  const sidecars = service.taskDefinition.node.children
+    .filter((c): c is ecs.ContainerDefinition => c instanceof ecs.ContainerDefinition && c !== service.container && !finishFirst.has(c))
+    .map(c => {
+      const rendered = c.renderContainerDefinition();
+      return { name: c.containerName, mib: Math.max(numberOr0(rendered.memoryReservation), numberOr0(rendered.memory)) };
+    })
+    .filter(c => c.mib > 0);
+  if (serviceConnect) sidecars.push({ name: 'Service Connect proxy', mib: WORKER_MEMORY.serviceConnectProxyMiB });
+  const sidecarMiB = sidecars.reduce((sum, c) => sum + c.mib, 0);
+  const needed = WORKER_MEMORY.baselineMiB + concurrency * WORKER_MEMORY.perTaskMiB + sidecarMiB;
+  if (needed <= memoryLimitMiB) return [];
+  const prop = service.propPath;
+  const fits = Math.floor((memoryLimitMiB - WORKER_MEMORY.baselineMiB - sidecarMiB) / WORKER_MEMORY.perTaskMiB);
+  const sidecarText = sidecars.length > 0 ? ` and ${sidecarMiB} MiB for ${sidecars.map(c => `${c.name} (${c.mib})`).join(', ')}` : '';
+  return [`${prop}.concurrency (${concurrency}) is too high for ${prop}.memoryLimitMiB (${memoryLimitMiB}): a worker needs `
+    + `${WORKER_MEMORY.baselineMiB} MiB of its own, ${WORKER_MEMORY.perTaskMiB} MiB per running task${sidecarText}, ${needed} MiB in all; `
+    + (fits >= 1 ? `lower concurrency to ${fits} or raise memoryLimitMiB to ${needed} or more` : `raise memoryLimitMiB to ${needed} or more`)
+    + ' (with a cpu that allows it)'];
+}
+
+function numberOr0(value: unknown): number {
+  return typeof value === 'number' && !Token.isUnresolved(value) ? value : 0;
+}
 
 interface Derived { cpu: number; memoryLimitMiB: number; isWorker: boolean; isApiServer: boolean; hasNamespace: boolean }
 
@@ -419,10 +491,10 @@ function validate(problems: Problems, props: AirflowServiceProps, prop: string, 
       problems.add(`${prop}.healthCheckGracePeriod (${seconds} s) must be between 300 and 600 seconds: Airflow's api-server needs minutes to start, and the load balancer must not kill it first`);
     }
   }
-  const concurrency = props.concurrency ?? DEFAULTS.workers.concurrency;
-  if (d.isWorker && isConcrete(concurrency) && concurrency >= 1 && isConcrete(d.memoryLimitMiB) && d.memoryLimitMiB / concurrency < MIB_PER_TASK) {
-    problems.add(`${prop}.concurrency (${concurrency}) is too high for ${prop}.memoryLimitMiB (${d.memoryLimitMiB}): each running task needs at least ${MIB_PER_TASK} MiB; `
-      + `lower concurrency to ${Math.max(1, Math.floor(d.memoryLimitMiB / MIB_PER_TASK))} or raise memoryLimitMiB to ${concurrency * MIB_PER_TASK} or more`);
+  const storage = props.ephemeralStorageGiB;
+  if (isConcrete(storage) && validEphemeralStorage(storage) === undefined) {
+    problems.add(`${prop}.ephemeralStorageGiB (${storage}) must be a whole number from ${EPHEMERAL_STORAGE_GIB.min} to ${EPHEMERAL_STORAGE_GIB.max}; `
+      + 'omit it for Fargate\'s 20 GiB, or raise it to 21 or more');
   }
   for (const q of props.queues ?? []) {
     if (isConcreteString(q) && !/^[A-Za-z0-9_.-]+$/.test(q)) problems.add(`${prop}.queues entry '${q}' is not a Celery queue name (letters, digits, _ . -)`);

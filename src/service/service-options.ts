@@ -20,6 +20,18 @@ export interface AirflowTaskOptions {
   readonly memoryLimitMiB?: number;
 
   /**
+   * Task ephemeral storage in GiB, 21–200: the task's writable disk, which every container of the
+   * task shares. Airflow writes temporary files to it: `/tmp` (Python's `tempfile`, which tasks
+   * and operators use for downloads and intermediate files), `/opt/airflow/logs` (task logs
+   * before they are uploaded to S3), the DAG files git-sync checks out, and the image's own
+   * layers. Fargate gives every task 20 GiB, of which the image layers take their share (the
+   * official image is about 1.5 GiB unpacked); raise it for tasks that stage large files.
+   *
+   * @default - Fargate's 20 GiB
+   */
+  readonly ephemeralStorageGiB?: number;
+
+  /**
    * Extra environment variables for this component, for example
    * `{ AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG: '32' }`. `AIRFLOW__*` names are checked against
    * the configuration reference of the image's Airflow release: an unknown, misspelled or
@@ -72,8 +84,10 @@ export interface ApiServerOptions extends AirflowComponentOptions {
  */
 export interface CeleryWorkerOptions {
   /**
-   * Tasks one worker runs at the same time (`[celery] worker_concurrency`). Each running task is
-   * a Python process of 150–300 MiB: `memoryLimitMiB / concurrency` must be at least 256.
+   * Tasks one worker runs at the same time (`[celery] worker_concurrency`). Synth checks that
+   * `memoryLimitMiB` holds the worker itself (512 MiB), 256 MiB per running task, and what the
+   * task's sidecars (git-sync, scale-in protection) and the Service Connect proxy reserve: the
+   * default 3072 MiB holds 8 tasks.
    *
    * @default 8
    */

@@ -6,6 +6,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { EndpointParameterNames, writeEndpointParameters } from './cross-stack';
 import { generatedSecret } from './generated-secret';
 import { AirflowStorageAttributes, IAirflowStorage } from './i-airflow-storage';
 import { AirflowStorageProps } from './storage-options';
@@ -61,15 +62,20 @@ export class AirflowStorage extends Construct implements IAirflowStorage {
   public readonly adminPasswordSecret: secretsmanager.ISecret;
   /** The bucket that holds task logs (Airflow remote logging). */
   public readonly logBucket: s3.IBucket;
+  /**
+   * The SSM parameters that carry the values a replacement changes to other stacks.
+   * @internal
+   */
+  public readonly _endpointParameters?: EndpointParameterNames;
 
   constructor(scope: Construct, id: string, props: AirflowStorageProps = {}) {
     super(scope, id);
     const db = props.database ?? {};
     const broker = props.broker ?? {};
-    validate(new Problems(this), props);
+    validate(new Problems(this), this, props);
 
-    this.vpc = props.vpc ?? new ec2.Vpc(this, 'Vpc', {
-      maxAzs: DEFAULTS.vpcMaxAzs,
+    this.vpc = props.vpc ?? withoutZoneLookup(this, validZones(this, props.availabilityZones), zones => new ec2.Vpc(this, 'Vpc', {
+      ...(zones ? { availabilityZones: [...zones] } : { maxAzs: DEFAULTS.vpcMaxAzs }),
       natGateways: DEFAULTS.vpcNatGateways,
       subnetConfiguration: [
         // only the NAT gateway and the load balancer live here, with their own addresses
@@ -77,7 +83,7 @@ export class AirflowStorage extends Construct implements IAirflowStorage {
         { name: 'Private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 20 },
         { name: 'Data', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
       ],
-    });
+    }));
     this.dataSubnets = props.dataSubnets ?? defaultDataSubnets(this.vpc);
 
     // --- shared secrets: generated once by Secrets Manager, only ever referenced by ARN ---
@@ -200,6 +206,21 @@ export class AirflowStorage extends Construct implements IAirflowStorage {
     this.broker.applyRemovalPolicy(RemovalPolicy.DESTROY);
 
     if (replicas === 0) acknowledgeNag(this.broker, [NAG.brokerMultiAz]);
+
+    // --- what changes when the database or the broker is replaced, for stacks that use this one ---
+    this._endpointParameters = writeEndpointParameters(this, {
+      database: db.existingInstance ? undefined : {
+        address: this.database.dbInstanceEndpointAddress,
+        identifier: this.database.instanceIdentifier,
+        // the engine's default, which the instance keeps when it is replaced
+        port: `${PORTS.postgres}`,
+      },
+      broker: {
+        address: this.broker.attrPrimaryEndPointAddress,
+        replicationGroupId: this.broker.ref,
+        nodes: isConcrete(replicas) ? replicas + 1 : 1,
+      },
+    });
 
     // --- task logs: workers are ephemeral (and on Spot), so logs go to S3 ---
     this.logBucket = new s3.Bucket(this, 'LogBucket', {
@@ -337,6 +358,62 @@ class ImportedAirflowStorage extends Construct implements IAirflowStorage {
   }
 }
 
+/**
+ * The zones the VPC may use: the given ones when they are valid (validate() reports the others,
+ * and the VPC falls back to the default so that the rest can still be checked).
+ */
+function validZones(scope: Construct, zones: string[] | undefined): string[] | undefined {
+  if (zones === undefined || Token.isUnresolved(zones)) return undefined;
+  return zoneProblems(Stack.of(scope), zones).length === 0 ? zones : undefined;
+}
+
+function zoneProblems(stack: Stack, zones: string[]): string[] {
+  const problems: string[] = [];
+  const concrete = zones.filter(z => !Token.isUnresolved(z));
+  if (zones.length < 2 || new Set(zones).size !== zones.length) {
+    problems.push(`availabilityZones (${JSON.stringify(zones)}) must name at least 2 different zones: RDS and ElastiCache need subnets in 2; `
+      + `list 2 or more zones of the region, such as ['${Token.isUnresolved(stack.region) ? 'eu-west-1' : stack.region}a', '…b']`);
+  }
+  const region = stack.region;
+  const foreign = Token.isUnresolved(region) ? [] : concrete.filter(z => !(z.startsWith(region) && /^[a-z]$/.test(z.slice(region.length))));
+  if (foreign.length > 0) {
+    problems.push(`availabilityZones (${JSON.stringify(zones)}) must be zones of the stack's region ${region}, such as '${region}a'; `
+      + `${foreign.map(z => `'${z}'`).join(', ')} ${foreign.length === 1 ? 'is' : 'are'} not`);
+  }
+  return problems;
+}
+
+/**
+ * Builds the VPC. The CDK's Vpc asks its stack for the region's zones even when it is given its
+ * zones (it checks them against the stack's; aws/aws-cdk#21690), and a stack with an explicit
+ * account and region answers that with a context lookup, which needs AWS credentials or a
+ * committed cdk.context.json (docs/pitfalls.md, #6). With zones given, the stack answers with
+ * them while the VPC is built, as the CDK's documented workaround (overriding the stack's
+ * `availabilityZones`) would; a stack that already overrides it is left alone.
+ */
+function withoutZoneLookup(scope: Construct, zones: string[] | undefined, build: (zones: string[] | undefined) => ec2.Vpc): ec2.Vpc {
+  const stack = Stack.of(scope);
+  const agnostic = Token.isUnresolved(stack.account) || Token.isUnresolved(stack.region);
+  if (agnostic) return build(zones);
+  if (zones === undefined) {
+    const key = `availability-zones:account=${stack.account}:region=${stack.region}`;
+    if (scope.node.tryGetContext(key) === undefined) {
+      Annotations.of(scope).addWarningV2('cdk-airflow-ecs:availabilityZoneLookup',
+        `the stack has an explicit account and region (${stack.account}, ${stack.region}), so the CDK looks the region's Availability Zones up `
+        + 'at synth, which needs AWS credentials or a committed cdk.context.json; pass availabilityZones (for example '
+        + `['${stack.region}a', '${stack.region}b']) to synthesize without either`);
+    }
+    return build(undefined);
+  }
+  if (Object.prototype.hasOwnProperty.call(stack, 'availabilityZones')) return build(zones);
+  Object.defineProperty(stack, 'availabilityZones', { value: zones, configurable: true });
+  try {
+    return build(zones);
+  } finally {
+    delete (stack as { availabilityZones?: string[] }).availabilityZones;
+  }
+}
+
 /** The VPC's isolated subnets if it has any, else its private subnets. */
 function defaultDataSubnets(vpc: ec2.IVpc): ec2.SubnetSelection {
   return { subnetType: vpc.isolatedSubnets.length > 0 ? ec2.SubnetType.PRIVATE_ISOLATED : ec2.SubnetType.PRIVATE_WITH_EGRESS };
@@ -345,8 +422,13 @@ function defaultDataSubnets(vpc: ec2.IVpc): ec2.SubnetSelection {
 /** Where VPC flow logs go in the log bucket (task logs are under logs/). */
 const FLOW_LOG_PREFIX = 'vpc-flow-logs/';
 
-function validate(problems: Problems, props: AirflowStorageProps): void {
+function validate(problems: Problems, scope: Construct, props: AirflowStorageProps): void {
   const db = props.database ?? {};
+  if (props.availabilityZones !== undefined && props.vpc !== undefined) {
+    problems.add(`availabilityZones (${JSON.stringify(props.availabilityZones)}) is for the VPC AirflowStorage creates, and vpc is given; remove availabilityZones`);
+  } else if (props.availabilityZones !== undefined && !Token.isUnresolved(props.availabilityZones)) {
+    zoneProblems(Stack.of(scope), props.availabilityZones).forEach(p => problems.add(p));
+  }
   if (db.existingInstance && !db.existingSecret) {
     problems.add('database.existingInstance is set without database.existingSecret; pass the Secrets Manager secret with the instance\'s `username` and `password`');
   }

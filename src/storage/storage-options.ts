@@ -142,6 +142,17 @@ export interface AirflowStorageProps {
   readonly vpc?: ec2.IVpc;
 
   /**
+   * The Availability Zones of the VPC this construct creates, at least 2 of the stack's region,
+   * such as `['eu-west-1a', 'eu-west-1b']`. Set them when the stack has an explicit account and
+   * region: the CDK otherwise looks the region's zones up at synth, which needs AWS credentials
+   * or a committed `cdk.context.json`. With them, synth needs neither.
+   *
+   * @default - the first 2 zones of the stack's region: `Fn::GetAZs` in a stack without an
+   * explicit account and region; in one with them, looked up by the CDK CLI (synth warns)
+   */
+  readonly availabilityZones?: string[];
+
+  /**
    * Subnets for the database and the broker.
    *
    * @default - the VPC's isolated subnets if it has any, else its private subnets

@@ -49,6 +49,7 @@ describe('AirflowImage', () => {
     expect(() => AirflowImage.fromRegistry('apache/airflow 3.1.8')).toThrow(/not an image name/);
   });
 
+  // pitfall #8: Slow image builds (UV, multi-stage)
   test('official() pins the newest release, or the one given, with an optional Python version', () => {
     expect(AirflowImage.official().description).toBe('apache/airflow:3.3.2');
     expect(AirflowImage.official(AirflowVersion.V3_1_8).description).toBe('apache/airflow:3.1.8');
@@ -81,6 +82,7 @@ describe('AirflowImage', () => {
     expect(AirflowImage.fromRegistry('registry.example.com/airflow:7', { airflowVersion: AirflowVersion.V3_2_2 }).airflowVersion).toBe(AirflowVersion.V3_2_2);
   });
 
+  // pitfall #7: Services not starting: wrong ECR image references
   test('fromEcrRepository needs a tag other than latest', () => {
     const stack = new Stack(new App(), 'S');
     const repo = ecr.Repository.fromRepositoryName(stack, 'Repo', 'airflow');
@@ -102,6 +104,7 @@ describe('PostgreSQL versions per Airflow release', () => {
     new AirflowOnEcs(stack, 'Airflow', { storage, image: AirflowImage.official(version) });
   });
 
+  // pitfall #22: Database engine choice
   test('refuses PostgreSQL 13 with Airflow 3.2 and later, and 18 with Airflow 3.1', () => {
     expect(deploy(AirflowVersion.V3_3_2, rds.PostgresEngineVersion.VER_13))
       .toMatch(/\[S\/Airflow\] the database runs PostgreSQL 13, which Airflow 3\.3\.2 does not support \(it supports 14 to 18\); set AirflowStorage database\.engineVersion to rds\.PostgresEngineVersion\.VER_14/);

@@ -24,6 +24,7 @@ describe('DagSource.gitSync on AirflowOnEcs', () => {
   const tds = taskDefinitions(template);
   const READERS = ['dag-processor', 'triggerer', 'celery-worker'];
 
+  // pitfall #19: DAGs on shared storage vs git-sync
   test('adds git-sync to exactly the components that read DAG files', () => {
     for (const name of COMPONENTS) {
       const names = tds[name].containers.map(c => c.Name);
@@ -141,6 +142,7 @@ test('DagSource.fromImage(): no sidecar; a custom folder is set everywhere', () 
   }
 });
 
+// pitfall #50: The git-sync image mirrored to ECR
 test('GitSyncSidecar works alone on any Fargate task definition', () => {
   const stack = new Stack(new App(), 'S');
   const taskDefinition = new ecs.FargateTaskDefinition(stack, 'Td', { cpu: 512, memoryLimitMiB: 1024 });
@@ -166,12 +168,37 @@ test('GitSyncSidecar works alone on any Fargate task definition', () => {
   t.resourceCountIs('AWS::Logs::LogGroup', 1);
 });
 
+test('pitfall #20: caCertificates reaches only the root step, as an ECS secret; git-sync trusts the file it writes', () => {
+  const stack = new Stack(new App(), 'S');
+  const ca = secretsmanager.Secret.fromSecretNameV2(stack, 'Ca', 'git-ca');
+  new AirflowOnEcs(stack, 'Airflow', { dags: DagSource.gitSync({ repository: 'https://git.internal.example/acme/dags.git', caCertificates: ecs.Secret.fromSecretsManager(ca) }) });
+  const worker = taskDefinitions(Template.fromStack(stack))['celery-worker'];
+  const byName = (n: string) => worker.containers.find(c => c.Name === n)!;
+  expect(byName('git-sync-prepare').Secrets!.map(x => x.Name)).toEqual(['CDK_GITSYNC_CA_CERTIFICATES']);
+  for (const n of ['git-sync-init', 'git-sync']) {
+    expect(envOf(byName(n)).GIT_SSL_CAINFO).toBe('/etc/git-secret/ca-certificates.crt');
+    expect(byName(n).Secrets ?? []).toEqual([]);
+  }
+  // the secret volume: written by the root step, read-only for git-sync, absent from Airflow's container
+  const mounts = (n: string) => (byName(n) as any).MountPoints.filter((m: any) => m.ContainerPath === '/etc/git-secret');
+  expect(mounts('git-sync-prepare')).toEqual([expect.objectContaining({ ReadOnly: false })]);
+  expect(mounts('git-sync')).toEqual([expect.objectContaining({ ReadOnly: true })]);
+  expect((byName('celery-worker') as any).MountPoints.some((m: any) => m.ContainerPath === '/etc/git-secret')).toBe(false);
+});
+
+// pitfall #53: git-sync repository configuration
 describe('bad git-sync input fails at synth with the prop, the value and the fix', () => {
   const secret = (s: Stack) => secretsmanager.Secret.fromSecretNameV2(s, 'X', 'x');
   const cases: [string, (s: Stack) => GitSyncOptions, RegExp][] = [
     ['an SSH URL without an SSH key', () => ({ repository: 'git@github.com:acme/dags.git' }), /dags\.repository \('git@github\.com:acme\/dags\.git'\) is an SSH URL but dags\.credentials is not set; pass credentials: GitCredentials\.sshKey/],
     ['an ssh:// URL with an HTTPS token', s => ({ repository: 'ssh://git@github.com/acme/dags.git', credentials: GitCredentials.httpsToken({ secret: secret(s) }) }), /is an SSH URL but dags\.credentials is an HTTPS token/],
     ['an SSH key with an https URL', s => ({ repository: 'https://github.com/acme/dags.git', credentials: GitCredentials.sshKey({ secret: secret(s), knownHosts: KNOWN_HOSTS }) }), /dags\.credentials is an SSH key but dags\.repository .* is not an SSH URL/],
+    // pitfall #20: a CA verifies only an HTTPS host
+    ['a private CA for an SSH repository', s => ({
+      repository: 'ssh://git@github.com/acme/dags.git',
+      credentials: GitCredentials.sshKey({ secret: secret(s), knownHosts: KNOWN_HOSTS }),
+      caCertificates: ecs.Secret.fromSecretsManager(secretsmanager.Secret.fromSecretNameV2(s, 'Ca', 'git-ca')),
+    }), /dags\.caCertificates is set but dags\.repository \('ssh:\/\/github\.com\/acme\/dags\.git'\) is not an https:\/\/ URL; a CA only verifies an HTTPS host/],
     ['credentials inside the URL', () => ({ repository: 'https://bob:hunter2@github.com/acme/dags.git' }), /dags\.repository \('https:\/\/github\.com\/acme\/dags\.git'\) contains credentials, which would be stored in plain text/],
     ['a token over plain http', s => ({ repository: 'http://git.internal/acme/dags.git', credentials: GitCredentials.httpsToken({ secret: secret(s) }) }), /is plain http:\/\/, so the token would cross the network unencrypted; use https:\/\//],
     ['not a URL', () => ({ repository: 'acme/dags' }), /dags\.repository \('acme\/dags'\) is not a git URL/],

@@ -70,8 +70,8 @@ describe('the alarms of a default deployment (storage in its own stack)', () => 
   test('the database: CPU above 80%, free storage below 2 GiB, connections above 80% of what db.t4g.small accepts', () => {
     const cpu = alarmNamed(template, 'DatabaseCpuAlarm');
     expect(cpu).toEqual(expect.objectContaining({ Namespace: 'AWS/RDS', MetricName: 'CPUUtilization', Threshold: 80, Period: 900, ComparisonOperator: 'GreaterThanThreshold' }));
-    // the instance of the storage stack, imported
-    expect(JSON.stringify(cpu.Dimensions)).toMatch(/Fn::ImportValue.*StorageDatabase/);
+    // the instance of the storage stack, read from its SSM parameter (never an export: pitfall #24)
+    expect(JSON.stringify(cpu.Dimensions)).toMatch(/"Ref":"SsmParameterValuecdkairflowecsStorage.*databaseinstanceidentifier/);
     expect(alarmNamed(template, 'DatabaseFreeStorageAlarm')).toEqual(expect.objectContaining({ MetricName: 'FreeStorageSpace', Threshold: 2 * 1024 ** 3, ComparisonOperator: 'LessThanThreshold' }));
     // db.t4g.small: 2 GiB -> about 202 connections; 80% of them
     expect(alarmNamed(template, 'DatabaseConnectionsAlarm')).toEqual(expect.objectContaining({ MetricName: 'DatabaseConnections', Threshold: 161 }));
@@ -85,7 +85,7 @@ describe('the alarms of a default deployment (storage in its own stack)', () => 
     const node = p.Metrics.find((m: any) => m.Id === 'memory0').MetricStat.Metric;
     expect(node.MetricName).toBe('DatabaseMemoryUsagePercentage');
     // the replication group's first node: <replication group id>-001
-    expect(JSON.stringify(node.Dimensions)).toMatch(/StorageBroker.*-001/);
+    expect(JSON.stringify(node.Dimensions)).toMatch(/brokerreplicationgroupid.*-001/);
   });
 
   test('the api-server: no healthy target for 3 minutes; 10 or more 5xx in 5 minutes', () => {
@@ -244,6 +244,7 @@ test('bad thresholds fail at synth, each naming the option and the value', () =>
   expect(error).toContain('monitoring.apiServer5xxCount (-1) must be above 0');
 });
 
+// pitfall #35: Components started in the wrong order
 test('on the first deployment, every worker service starts after the api-server (Service Connect names)', () => {
   const { template } = oneStack({ workerPools: { heavy: { queues: ['heavy'] } } });
   const services = template.findResources('AWS::ECS::Service');

@@ -64,6 +64,7 @@ test('the task runs the script with bash and gets the admin settings', () => {
   expect((migrate.Secrets ?? []).map(s => s.Name)).toContain('CDK_AIRFLOW_ADMIN_PASSWORD');
 });
 
+// pitfall #27: Auth not working
 test('first deployment: migrates, then creates the admin with the password unaltered', () => {
   const r = run({});
   expect(r.status).toBe(0);

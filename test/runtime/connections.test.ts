@@ -5,6 +5,7 @@
  * cryptography — with passwords that contain every printable ASCII punctuation character, spaces
  * and non-ASCII letters.
  */
+import { spawnSync } from 'child_process';
 import * as crypto from 'crypto';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -28,7 +29,9 @@ const template = (() => {
 })();
 const scheduler = taskDefinitions(template).scheduler.containers.find(c => c.Name === 'scheduler')!;
 
-interface Inputs { dbPort: number; role: typeof ROLES[number]; redisPort: number; fernetKey: string; caFile?: string; brokerPassword?: string }
+interface Inputs {
+  dbHost?: string; dbPort: number; role: typeof ROLES[number]; redisPort: number; fernetKey: string; caFile?: string; brokerPassword?: string;
+}
 
 /** The environment ECS gives the container, with CloudFormation values replaced by the local services'. */
 function containerEnvironment(i: Inputs): Record<string, string> {
@@ -50,6 +53,7 @@ function containerEnvironment(i: Inputs): Record<string, string> {
     }
   }
   env.CDK_AIRFLOW_DB_PORT = `${i.dbPort}`;
+  if (i.dbHost !== undefined) env.CDK_AIRFLOW_DB_HOST = i.dbHost;
   // a database name of an existing instance (`database.databaseName` with `existingInstance`)
   env.CDK_AIRFLOW_DB_NAME = i.role.database;
   env.CDK_AIRFLOW_BROKER_PORT = `${i.redisPort}`;
@@ -96,11 +100,13 @@ const inputs = (role: typeof ROLES[number], extra: Partial<Inputs> = {}): Inputs
 });
 
 describe.each(ROLES.map(r => [r.name, r] as const))('metadata database as role %j', (_name, role) => {
+  // pitfall #30: Special characters in the DB password broke startup
   test('sql_alchemy_conn connects with psycopg2 over TLS as the right user', () => {
     const r = runCheck('db-sync', containerEnvironment(inputs(role)));
     expect(r).toEqual({ ok: true, url_scheme: 'postgresql+psycopg2', user: role.name, database: role.database, ssl: true });
   });
 
+  // pitfall #31: Database connection string format (driver, TLS, async URL)
   test('sql_alchemy_conn_async connects with asyncpg over TLS as the right user', () => {
     const r = runCheck('db-async', containerEnvironment(inputs(role)));
     expect(r).toEqual({ ok: true, url_scheme: 'postgresql+asyncpg', user: role.name, database: role.database, ssl: true });
@@ -116,6 +122,21 @@ test('a wrong database password is refused (the server really checks it)', () =>
   const r = runCheck('db-sync', containerEnvironment(inputs({ ...ROLES[0], password: `${NASTY_PASSWORD}x` })));
   expect(r.ok).toBe(false);
   expect(r.error).toMatch(/password authentication failed/);
+});
+
+// pitfall #23: the story's "bad IPv6 URL" came from an address literal in the URL; the RDS endpoint
+// is a host name, which the URL carries as it is, and the client resolves (IPv4 or IPv6)
+test('pitfall #23: a host name goes into the database URL as it is, no address literal or brackets, and connects', () => {
+  const env = containerEnvironment(inputs(ROLES[0], { dbHost: 'localhost' }));
+  expect(scheduler.Environment!.find(e => e.Name === 'CDK_AIRFLOW_DB_HOST')!.Value).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/Database/), 'Endpoint.Address'] });
+  for (const name of ['AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_CMD', 'AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC_CMD']) {
+    // the image's entrypoint runs the _CMD with bash; Airflow reads its stdout
+    const url = spawnSync('/bin/bash', ['-c', env[name]], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(url.stderr).toBe('');
+    expect(url.stdout).toMatch(new RegExp(`@localhost:${pg.port}/airflow\\?`));
+    expect(url.stdout).not.toMatch(/[[\]]|@\d+\.\d+\.\d+\.\d+|::/);
+  }
+  expect(runCheck('db-sync', env)).toEqual({ ok: true, url_scheme: 'postgresql+psycopg2', user: ROLES[0].name, database: 'airflow', ssl: true });
 });
 
 describe('broker', () => {
@@ -138,6 +159,7 @@ describe('broker', () => {
 });
 
 describe('Fernet key', () => {
+  // pitfall #52: Fernet key generation (and rotation)
   test('keys generated the way the template asks Secrets Manager for are accepted by cryptography\'s Fernet', () => {
     for (let i = 0; i < 25; i++) {
       const secret = generatedFernetSecret();

@@ -4,13 +4,14 @@
  * (root-owned, 0755), then real git as git-sync's uid 65533, then reads as Airflow's uid 50000 /
  * gid 0; and the sidecar's bash health check against an HTTP server answering like git-sync.
  */
-import { spawn, spawnSync, SpawnSyncReturns } from 'child_process';
+import { ChildProcess, spawn, spawnSync, SpawnSyncReturns } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AirflowOnEcs, DagSource, GitCredentials } from '../../src';
 import { ContainerDef, envOf, taskDefinitions } from '../util';
@@ -83,12 +84,14 @@ function runPrepare(sshKey: string | undefined): SpawnSyncReturns<string> {
 /** What git-sync does, with git-sync's umask: clone into the root and publish a relative link. */
 const GIT_SYNC_LIKE = (root: string) => `umask 0022 && git clone -q ${upstream} ${root}/.worktrees/abc123 && ln -s .worktrees/abc123 ${root}/repo`;
 
+// pitfall #21: git-sync needed root
 test('without the prepare step git-sync\'s user cannot write a fresh Fargate volume (the story\'s problem)', () => {
   const r = as(GIT_SYNC, GIT_SYNC_LIKE(volume));
   expect(r.status).not.toBe(0);
   expect(r.stderr).toMatch(/Permission denied/);
 });
 
+// pitfall #37: Airflow user and root permission conflicts; pitfall #43: Read-only DAG folder broke startup
 test('after the prepare step git-sync writes, Airflow reads the DAGs through the link, and cannot write', () => {
   const prepared = runPrepare('-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----');
   expect(prepared.stderr).toBe('');
@@ -153,5 +156,87 @@ describe('sidecar health check', () => {
 
   test('nothing listening (git-sync gone) is unhealthy', async () => {
     expect(await runCheck()).not.toBe(0);
+  });
+});
+
+describe('pitfall #20: a git host behind a private CA', () => {
+  // the prepare script of an HTTPS deployment whose host's certificate a private CA signed
+  const httpsStack = new Stack(new App(), 'Https');
+  new AirflowOnEcs(httpsStack, 'Airflow', {
+    dags: DagSource.gitSync({
+      repository: 'https://git.internal.example/acme/dags.git',
+      caCertificates: ecs.Secret.fromSecretsManager(secretsmanager.Secret.fromSecretNameV2(httpsStack, 'Ca', 'git-ca')),
+    }),
+  });
+  const httpsWorker = taskDefinitions(Template.fromStack(httpsStack))['celery-worker'];
+  const httpsPrepare: ContainerDef = httpsWorker.containers.find(c => c.Name === 'git-sync-prepare')!;
+  const httpsSidecar = httpsWorker.containers.find(c => c.Name === 'git-sync')!;
+  let server: ChildProcess | undefined;
+  let port = 0;
+  let caPem = '';
+
+  beforeAll(async () => {
+    // a private CA, a certificate for localhost signed by it, and a "dumb" HTTPS git server
+    const pki = path.join(dir, 'pki');
+    fs.mkdirSync(pki);
+    const openssl = (args: string[]) => {
+      const r = spawnSync('openssl', args, { cwd: pki, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
+    };
+    openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=Private Test CA']);
+    openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost']);
+    fs.writeFileSync(path.join(pki, 'san.ext'), 'subjectAltName=DNS:localhost\n');
+    openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '1', '-extfile', 'san.ext']);
+    caPem = fs.readFileSync(path.join(pki, 'ca.crt'), 'utf8');
+    // what a dumb HTTP client reads; as the repository's owner, for git's safe.directory check
+    const info = as(GIT_SYNC, `git -C ${upstream} update-server-info`);
+    if (info.status !== 0) throw new Error(`git update-server-info: ${info.stderr}`);
+    const script = [
+      'import http.server, ssl, sys, functools',
+      `handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory='${dir}')`,
+      "httpd = http.server.HTTPServer(('127.0.0.1', 0), handler)",
+      'ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)',
+      `ctx.load_cert_chain('${pki}/server.crt', '${pki}/server.key')`,
+      'httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)',
+      'print(httpd.server_address[1], flush=True)',
+      'httpd.serve_forever()',
+    ].join('\n');
+    server = spawn('python3', ['-c', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+    port = await new Promise<number>((resolve, reject) => {
+      server!.stdout!.once('data', d => resolve(Number(String(d).trim())));
+      server!.once('exit', code => reject(new Error(`the HTTPS server exited (${code})`)));
+    });
+  });
+
+  afterAll(() => server?.kill());
+
+  test('the root step writes the CA\'s certificates for git-sync, and git trusts the host through GIT_SSL_CAINFO', () => {
+    expect(Object.keys(envOf(httpsPrepare))).toContain('CDK_GITSYNC_SECRET_DIR');
+    expect(httpsPrepare.Secrets!.map(s => s.Name)).toContain('CDK_GITSYNC_CA_CERTIFICATES');
+    const env = {
+      ...envOf(httpsPrepare) as Record<string, string>,
+      GITSYNC_ROOT: volume,
+      CDK_GITSYNC_SECRET_DIR: secretDir,
+      CDK_GITSYNC_CA_CERTIFICATES: caPem.trim(),
+    };
+    const prepared = spawnSync('/bin/bash', ['-c', httpsPrepare.Command![0]], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: '/usr/bin:/bin', ...env } });
+    expect(prepared.stderr).toBe('');
+    expect(prepared.status).toBe(0);
+    const caInfo = envOf(httpsSidecar).GIT_SSL_CAINFO as string;
+    expect(caInfo).toBe('/etc/git-secret/ca-certificates.crt');
+    const file = path.join(secretDir, path.basename(caInfo));
+    expect(fs.statSync(file).uid).toBe(65533);
+    expect((fs.statSync(file).mode % 0o1000).toString(8)).toBe('444');
+    expect(fs.readFileSync(file, 'utf8').trim()).toBe(caPem.trim());
+
+    const url = `https://localhost:${port}/upstream.git`;
+    // the image's public CAs do not know the private one: the story's failure
+    const untrusted = as(GIT_SYNC, `git ls-remote ${url}`);
+    expect(untrusted.status).not.toBe(0);
+    expect(untrusted.stderr).toMatch(/certificate|SSL/i);
+    // with the file the root step wrote, git-sync's user clones over HTTPS
+    const cloned = as(GIT_SYNC, `umask 0022 && git clone -q ${url} ${volume}/.worktrees/abc && ls ${volume}/.worktrees/abc/dags`, { GIT_SSL_CAINFO: file });
+    expect(cloned.stderr).toBe('');
+    expect(cloned.stdout).toContain('hello.py');
   });
 });

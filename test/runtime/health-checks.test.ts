@@ -68,6 +68,7 @@ async function serve(port: number, routes: Record<string, number>): Promise<http
   return server;
 }
 
+// pitfall #42: Load balancer marked starting tasks failed
 test('api-server: healthy on 200 from /api/v2/version, unhealthy otherwise', async () => {
   for (const [status, healthy] of [[200, true], [500, false]] as const) {
     const server = await serve(8080, { '/api/v2/version': status });
@@ -81,6 +82,7 @@ test('api-server: healthy on 200 from /api/v2/version, unhealthy otherwise', asy
   expect(await curlStatus(check('api-server'))).not.toBe(0); // nothing listening
 });
 
+// pitfall #33: Health checks disabled to get going (triggerer)
 test('scheduler: healthy on 200 from :8974/health, unhealthy on the 503 of a stale scheduler', async () => {
   for (const [status, healthy] of [[200, true], [503, false]] as const) {
     const server = await serve(8974, { '/health': status });

@@ -48,6 +48,7 @@ describe('wait-for-migrations', () => {
     expect(r.calls).toEqual(['db check', 'db check-migrations --migration-wait-timeout 600']);
   });
 
+  // pitfall #36: Health check failed while the database was not ready
   test('waits while the database restarts, then checks the migrations', () => {
     const r = run(5);
     expect(r.status).toBe(0);

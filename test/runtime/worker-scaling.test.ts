@@ -141,6 +141,7 @@ describe('the math', () => {
 });
 
 describe('the queue-metrics publisher', () => {
+  // pitfall #51: Workers scaled 1–10 on CPU/memory
   test('counts queued and running tasks per pool\'s queues in PostgreSQL and publishes them with botocore', async () => {
     insertTasks([
       ['queued', 'default', null, 7],

@@ -26,6 +26,7 @@ describe('WorkerAutoscaling in AirflowOnEcs, default settings', () => {
     expect(airflow.workerAutoscaling).toBeInstanceOf(WorkerAutoscaling);
   });
 
+  // pitfall #51: Workers scaled 1–10 on CPU/memory
   test('an ExactCapacity step policy maps DesiredWorkers to the worker count, driven by an always-on alarm', () => {
     const policy = Object.entries<any>(template.findResources('AWS::ApplicationAutoScaling::ScalingPolicy'));
     expect(policy).toHaveLength(1);
@@ -62,6 +63,7 @@ describe('WorkerAutoscaling in AirflowOnEcs, default settings', () => {
     });
   });
 
+  // pitfall #45b: Spot for workers only
   test('workers run on a 25/75 FARGATE/FARGATE_SPOT mix; the control plane never on Spot', () => {
     const services = template.findResources('AWS::ECS::Service');
     for (const [id, s] of Object.entries<any>(services)) {
@@ -149,6 +151,7 @@ describe('WorkerAutoscaling in AirflowOnEcs, default settings', () => {
     }
   });
 
+  // pitfall #5: CDK warnings ignored
   test('no synth warnings with the defaults', () => {
     expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
   });
@@ -261,7 +264,7 @@ describe('bad scaling input fails at synth with the prop, the value and the fix'
     ['a queue wait below Airflow\'s default', { workers: { maxQueueWait: Duration.minutes(5) } }, /workers\.maxQueueWait \(300 s\) must be between 10 minutes/],
     ['Spot percent above 100', { workers: { spotPercent: 120 } }, /workers\.spotPercent \(120\) must be a whole number from 0 to 100/],
     ['Spot percent with Spot off', { workers: { spot: false, spotPercent: 50 } }, /workers\.spotPercent \(50\) has no effect with workers\.spot: false/],
-    ['concurrency the default worker memory cannot hold', { workers: { cpu: 512, memoryLimitMiB: 1024 } }, /workers\.concurrency \(8\) is too high for workers\.memoryLimitMiB \(1024\): each running task needs at least 256 MiB; lower concurrency to 4 or raise memoryLimitMiB to 2048 or more/],
+    ['concurrency the default worker memory cannot hold', { workers: { cpu: 512, memoryLimitMiB: 1024 } }, /workers\.concurrency \(8\) is too high for workers\.memoryLimitMiB \(1024\): a worker needs 512 MiB of its own, 256 MiB per running task .* 2752 MiB in all; lower concurrency to 1 or raise memoryLimitMiB to 2752 or more/],
     ['the queue timeout in environment', { environment: { AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT: '60' } },
       /environment\.AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT is set by cdk-airflow-ecs from workers\.maxQueueWait; remove it and set workers\.maxQueueWait instead/],
     ['parallelism in environment', { scheduler: { environment: { AIRFLOW__CORE__PARALLELISM: '32' } } },

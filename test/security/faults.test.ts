@@ -31,6 +31,7 @@ test('losing one AZ: tasks, database and broker subnets span two AZs; Multi-AZ d
   multi.storageTemplate.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', { MultiAZEnabled: true, AutomaticFailoverEnabled: true });
 });
 
+// pitfall #45c: Spot interruptions lose running tasks and their logs
 test('a Spot interruption reaches workers only, which drain within the 120 s stop timeout', () => {
   const services = Object.values<any>(t.servicesTemplate.findResources('AWS::ECS::Service'));
   const onSpot = services.filter(s => JSON.stringify(s.Properties.CapacityProviderStrategy ?? []).includes('FARGATE_SPOT'));

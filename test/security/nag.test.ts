@@ -109,6 +109,7 @@ describe('AwsSolutions checks', () => {
     ]);
   });
 
+  // pitfall #5: CDK warnings ignored
   test('every acknowledgement has a reason and is listed in the README', () => {
     const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
     const acks = new Map<string, Set<string>>();

@@ -51,6 +51,7 @@ function rules(templates: Template[]): { ingress: string[]; egress: string[] } {
   return { ingress: ingress.sort(), egress: egress.sort() };
 }
 
+// pitfall #46b: Security group rules missing between components
 test('the security group matrix of the default deployment, exactly', () => {
   const t = twoStacks();
   const { ingress, egress } = rules([t.storageTemplate, t.servicesTemplate]);

@@ -51,6 +51,13 @@ describe('AirflowService used alone', () => {
     expect(JSON.stringify(worker.findResources('AWS::IAM::Policy'))).toContain('s3:PutObject');
   });
 
+  // pitfall #11: Temporary space for tasks
+  test('ephemeralStorageGiB sizes the task\'s disk; without it the task gets Fargate\'s 20 GiB (story #11)', () => {
+    const { template } = alone({ component: AirflowComponent.CELERY_WORKER, ephemeralStorageGiB: 100 });
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', { EphemeralStorage: { SizeInGiB: 100 } });
+    alone({ component: AirflowComponent.SCHEDULER }).template.hasResourceProperties('AWS::ECS::TaskDefinition', { EphemeralStorage: Match.absent() });
+  });
+
   test('healthCheckGracePeriod is applied to the api-server', () => {
     const { template } = alone({ component: AirflowComponent.API_SERVER, healthCheckGracePeriod: Duration.seconds(600) });
     template.hasResourceProperties('AWS::ECS::Service', { HealthCheckGracePeriodSeconds: 600 });
@@ -65,7 +72,14 @@ describe('bad input is refused at synth with the prop, the value and the fix', (
     ['memory off the 4 GiB steps of 8 vCPU', { dagProcessor: { cpu: 8192, memoryLimitMiB: 17408 } }, /dagProcessor\.memoryLimitMiB \(17408\) does not fit dagProcessor\.cpu \(8192\).*16384–61440 in steps of 4096/],
     ['negative desired count', { triggerer: { desiredCount: -1 } }, /triggerer\.desiredCount \(-1\) must be a whole number >= 0/],
     ['zero worker concurrency', { workers: { concurrency: 0 } }, /workers\.concurrency \(0\) must be a whole number >= 1/],
-    ['worker concurrency the memory cannot hold', { workers: { concurrency: 64 } }, /workers\.concurrency \(64\) is too high for workers\.memoryLimitMiB \(3072\): each running task needs at least 256 MiB; lower concurrency to 12 or raise memoryLimitMiB to 16384 or more/],
+    ['worker concurrency the memory cannot hold', { workers: { concurrency: 64 } },
+      /workers\.concurrency \(64\) is too high for workers\.memoryLimitMiB \(3072\): a worker needs 512 MiB of its own, 256 MiB per running task and 192 MiB for scale-in-protection \(128\), Service Connect proxy \(64\), 17088 MiB in all; lower concurrency to 9 or raise memoryLimitMiB to 17088 or more/],
+    // pitfall #45: the story's worker died at 1 GiB; 256 MiB per task alone would have let it through at concurrency 4
+    ['pitfall #45: the story\'s 1 GiB worker at concurrency 4', { workers: { cpu: 512, memoryLimitMiB: 1024, concurrency: 4 } },
+      /workers\.concurrency \(4\) is too high for workers\.memoryLimitMiB \(1024\): .* 1728 MiB in all; lower concurrency to 1 or raise memoryLimitMiB to 1728 or more/],
+    ['task ephemeral storage Fargate does not offer', { workers: { ephemeralStorageGiB: 20 } },
+      /workers\.ephemeralStorageGiB \(20\) must be a whole number from 21 to 200; omit it for Fargate's 20 GiB, or raise it to 21 or more/],
+    ['task ephemeral storage above Fargate\'s 200 GiB', { scheduler: { ephemeralStorageGiB: 500 } }, /scheduler\.ephemeralStorageGiB \(500\) must be a whole number from 21 to 200/],
     ['overriding a variable no option changes', { environment: { AIRFLOW__CORE__EXECUTOR: 'LocalExecutor' } },
       /\[S\/Airflow\] environment\.AIRFLOW__CORE__EXECUTOR is set by cdk-airflow-ecs and no option changes it \(cdk-airflow-ecs runs the Celery executor\); remove it/],
     ['a component variable in the global environment', { environment: { DUMB_INIT_SETSID: '1' } }, /environment\.DUMB_INIT_SETSID is set by cdk-airflow-ecs and no option changes it/],
@@ -119,6 +133,7 @@ describe('bad input is refused at synth with the prop, the value and the fix', (
     })).toBe('');
   });
 
+  // pitfall #42b: Tasks too small, or invalid Fargate sizes
   test('valid Fargate pairs at the edges of each row are accepted', () => {
     const pairs: [number, number][] = [
       [256, 512], [256, 2048], [512, 1024], [512, 4096], [1024, 8192],
@@ -130,6 +145,33 @@ describe('bad input is refused at synth with the prop, the value and the fix', (
     }
   });
 
+  describe('pitfall #45: worker memory holds the worker, its running tasks, its sidecars and the Service Connect proxy', () => {
+    test('the defaults (3 GiB, 8 tasks) and the story\'s fix (2 GiB) pass, with git-sync', () => {
+      const dags = DagSource.gitSync({ repository: 'https://github.com/acme/dags.git' });
+      expect(synthError(stack => new AirflowOnEcs(stack, 'Airflow', { dags }))).toBe('');
+      // 512 + 5 x 256 + 128 (scale-in protection) + 64 (git-sync) + 64 (proxy) = 2048: Amazon MWAA's mw1.small runs 5 tasks in 2 GiB
+      expect(synthError(stack => new AirflowOnEcs(stack, 'Airflow', { dags, workers: { memoryLimitMiB: 2048, concurrency: 5 } }))).toBe('');
+    });
+
+    test('one more task than fits fails, and the sidecars are named', () => {
+      const dags = DagSource.gitSync({ repository: 'https://github.com/acme/dags.git' });
+      expect(synthError(stack => new AirflowOnEcs(stack, 'Airflow', { dags, workers: { memoryLimitMiB: 2048, concurrency: 6 } })))
+        .toMatch(/workers\.concurrency \(6\) is too high for workers\.memoryLimitMiB \(2048\): a worker needs 512 MiB of its own, 256 MiB per running task and 256 MiB for git-sync \(64\), scale-in-protection \(128\), Service Connect proxy \(64\), 2304 MiB in all; lower concurrency to 5 or raise memoryLimitMiB to 2304 or more/);
+    });
+
+    test('a worker pool is checked under its own name', () => {
+      expect(synthError(stack => new AirflowOnEcs(stack, 'Airflow', { workerPools: { heavy: { queues: ['heavy'], memoryLimitMiB: 2048, concurrency: 8 } } })))
+        .toMatch(/workerPools\.heavy\.concurrency \(8\) is too high for workerPools\.heavy\.memoryLimitMiB \(2048\)/);
+    });
+
+    test('a worker alone, without sidecars or Service Connect, needs only itself and its tasks', () => {
+      // 512 + 6 x 256 = 2048
+      expect(() => alone({ component: AirflowComponent.CELERY_WORKER, memoryLimitMiB: 2048, concurrency: 6 })).not.toThrow();
+      expect(() => alone({ component: AirflowComponent.CELERY_WORKER, memoryLimitMiB: 2048, concurrency: 7 }))
+        .toThrow(/concurrency \(7\) is too high for workers\.memoryLimitMiB \(2048\): a worker needs 512 MiB of its own, 256 MiB per running task, 2304 MiB in all; lower concurrency to 6/);
+    });
+  });
+
   test('a worker that could not find the Execution API', () => {
     expect(synthError(stack => {
       const storage = new AirflowStorage(stack, 'Storage');
@@ -138,6 +180,7 @@ describe('bad input is refused at synth with the prop, the value and the fix', (
     })).toMatch(/the service joins no Service Connect namespace, so the workers cannot find the api-server's Execution API; pass serviceConnectNamespace, .* or pass executionApiServerUrl/);
   });
 
+  // pitfall #42: Load balancer marked starting tasks failed
   test('component-only options on the wrong component', () => {
     expect(() => alone({ component: AirflowComponent.SCHEDULER, concurrency: 4 }))
       .toThrow(/concurrency \(4\) is only for AirflowComponent\.CELERY_WORKER, not scheduler; remove it/);

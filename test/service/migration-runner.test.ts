@@ -47,6 +47,7 @@ describe('migration runner', () => {
     }
   });
 
+  // pitfall #29: Migrations raced the services
   test('a rollback does not run the old migration against the newer schema', async () => {
     const ecs = fakeEcs([]);
     const h = makeHandlers(ecs.client, stackIn('UPDATE_ROLLBACK_IN_PROGRESS'), commands);

@@ -116,6 +116,63 @@ describe('AirflowStorage', () => {
     template.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', { ReplicasPerNodeGroup: 1, AutomaticFailoverEnabled: true, MultiAZEnabled: true });
   });
 
+  describe('pitfall #6, #25: a stack with an explicit account and region synthesizes without AWS credentials', () => {
+    const env = { account: '123456789012', region: 'eu-west-1' };
+
+    test('with availabilityZones: no context lookup, subnets in those zones, the stack\'s own zones untouched', () => {
+      // a fresh app: no cdk.context.json, no credentials
+      const app = new App();
+      const stack = new Stack(app, 'Storage', { env });
+      new AirflowStorage(stack, 'Storage', { availabilityZones: ['eu-west-1b', 'eu-west-1c'] });
+      const assembly = app.synth();
+      expect(assembly.manifest.missing ?? []).toEqual([]);
+      const azs = Object.values<any>(Template.fromStack(stack).findResources('AWS::EC2::Subnet')).map(r => r.Properties.AvailabilityZone);
+      expect(new Set(azs)).toEqual(new Set(['eu-west-1b', 'eu-west-1c']));
+      expect(azs).toHaveLength(6);
+      // the override lasted only while the VPC was built
+      expect(Object.prototype.hasOwnProperty.call(stack, 'availabilityZones')).toBe(false);
+    });
+
+    test('without it, the CDK would look the zones up, and synth says what to do', () => {
+      const app = new App();
+      const stack = new Stack(app, 'Storage', { env });
+      new AirflowStorage(stack, 'Storage');
+      const assembly = app.synth();
+      expect((assembly.manifest.missing ?? []).map(m => m.key)).toEqual(['availability-zones:account=123456789012:region=eu-west-1']);
+      Annotations.fromStack(stack).hasWarning('/Storage/Storage', Match.stringLikeRegexp(
+        "explicit account and region \\(123456789012, eu-west-1\\).*needs AWS credentials or a committed cdk.context.json; pass availabilityZones \\(for example \\['eu-west-1a', 'eu-west-1b'\\]\\)"));
+    });
+
+    test('an environment-agnostic stack needs no lookup, and gets no warning', () => {
+      const app = new App();
+      const stack = new Stack(app, 'Storage');
+      new AirflowStorage(stack, 'Storage');
+      expect(app.synth().manifest.missing ?? []).toEqual([]);
+      Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('availabilityZones'));
+    });
+
+    // pitfall #25: Subnets in the wrong AZs
+    test('zones of another region, too few zones, or zones beside an imported VPC are refused', () => {
+      const inEnv = (props: (s: Stack) => AirflowStorageProps) => {
+        const app = new App();
+        const stack = new Stack(app, 'S', { env });
+        try {
+          new AirflowStorage(stack, 'Storage', props(stack));
+          app.synth();
+          return '';
+        } catch (e) {
+          return (e as Error).message;
+        }
+      };
+      expect(inEnv(() => ({ availabilityZones: ['us-east-1a', 'eu-west-1b'] })))
+        .toMatch(/availabilityZones \(\["us-east-1a","eu-west-1b"\]\) must be zones of the stack's region eu-west-1, such as 'eu-west-1a'; 'us-east-1a' is not/);
+      expect(inEnv(() => ({ availabilityZones: ['eu-west-1a'] })))
+        .toMatch(/availabilityZones \(\["eu-west-1a"\]\) must name at least 2 different zones: RDS and ElastiCache need subnets in 2; list 2 or more zones of the region, such as \['eu-west-1a', '…b'\]/);
+      expect(inEnv(s => ({ availabilityZones: ['eu-west-1a', 'eu-west-1b'], vpc: new ec2.Vpc(s, 'Vpc', { availabilityZones: ['eu-west-1a', 'eu-west-1b'] }) })))
+        .toMatch(/availabilityZones \(\["eu-west-1a","eu-west-1b"\]\) is for the VPC AirflowStorage creates, and vpc is given; remove availabilityZones/);
+    });
+  });
+
   test('accepts an imported VPC whose AZs are deploy-time values', () => {
     const stack = new Stack(new App(), 'S');
     const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
@@ -167,6 +224,7 @@ describe('AirflowStorage', () => {
     Annotations.fromStack(stack).hasWarning('/Storage/Storage', Match.stringLikeRegexp('removalPolicy is RemovalPolicy.DESTROY'));
   });
 
+  // pitfall #31b: Database reachable from too much, or not at all
   test('the database ingress comes only from Airflow task security groups, on 5432', () => {
     const t = twoStacks();
     const dbSgId = Object.keys(t.storageTemplate.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('metadata database') } }))[0];
