@@ -17,7 +17,7 @@ import { AirflowMonitoringOptions } from './operations/monitoring-options';
 import { AirflowOptions } from './private/airflow-options';
 import { checkPostgresVersion } from './private/airflow-releases';
 import { DEFAULTS, PORTS } from './private/defaults';
-import { checkEnvironment } from './private/environment-check';
+import { checkEnvironment, ecsSecretsOnly } from './private/environment-check';
 import { Problems } from './private/validation';
 import { AirflowWorkerOptions, WorkerPoolOptions } from './scaling/scaling-options';
 import { validateMaxQueueWait, validateWorkerCapacity } from './scaling/validation';
@@ -400,7 +400,7 @@ export class AirflowOnEcs extends Construct {
       image,
       cpuArchitecture: props.cpuArchitecture,
       environment: props.environment,
-      secrets: props.secrets,
+      secrets: ecsSecretsOnly(props.secrets),
       logRetention: props.logRetention,
       vpcSubnets: props.taskSubnets,
     });

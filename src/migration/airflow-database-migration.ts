@@ -12,7 +12,7 @@ import { AirflowImage } from '../common/airflow-image';
 import { AirflowOptions } from '../private/airflow-options';
 import { sharedEnvironment, sharedSecrets } from '../private/config';
 import { DEFAULTS, PORTS } from '../private/defaults';
-import { checkEnvironment } from '../private/environment-check';
+import { checkEnvironment, ecsSecretsOnly } from '../private/environment-check';
 import { airflowTask } from '../private/fargate-task';
 import { acknowledgeNag, NAG } from '../private/nag';
 import { BOOTSTRAP_ENV } from '../private/runtime-commands';
@@ -132,7 +132,7 @@ export class AirflowDatabaseMigration extends Construct implements ec2.IConnecta
       [BOOTSTRAP_ENV.adminEmail]: props.adminEmail ?? DEFAULTS.adminEmail,
     };
     const secrets = {
-      ...props.secrets,
+      ...ecsSecretsOnly(props.secrets),
       ...sharedSecrets(props.storage),
       [BOOTSTRAP_ENV.adminPassword]: ecs.Secret.fromSecretsManager(props.storage.adminPasswordSecret),
     };

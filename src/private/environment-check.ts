@@ -1,4 +1,5 @@
 import { Token } from 'aws-cdk-lib';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { AirflowOptions } from './airflow-options';
 import { managedExplanation, managedVariableProblem } from './config';
 import { Problems } from './validation';
@@ -75,12 +76,59 @@ export function checkEnvironment(problems: Problems, settings: AirflowSettings, 
     }
     check(name, input.prop, false);
   }
-  for (const name of Object.keys(settings.secrets ?? {})) check(name, input.secretsProp, true);
+  for (const [name, value] of Object.entries(settings.secrets ?? {})) {
+    if (!isEcsSecret(value)) {
+      // the value itself is not shown: it may be the secret
+      problems.add(`${input.secretsProp}.${name} is a plain ${value === null ? 'null' : typeof value}, not an ECS secret: it would be stored in the template in plain text; `
+        + `store it in Secrets Manager and pass ecs.Secret.fromSecretsManager(secret) (or ecs.Secret.fromSsmParameter(parameter) for a SecureString parameter)`);
+      continue;
+    }
+    if (settings.environment && Object.prototype.hasOwnProperty.call(settings.environment, name)) {
+      problems.add(`${name} is in both ${input.prop} and ${input.secretsProp}: the container would get two values; keep it only in ${input.secretsProp}`);
+      continue;
+    }
+    check(name, input.secretsProp, true);
+  }
   for (const name of custom) {
     if (!OPTION.test(name)) {
       problems.add(`${input.customOptionsProp} entry '${name}' is not an Airflow option name; write it as AIRFLOW__{SECTION}__{KEY}`);
     } else if (options.has(name)) {
       problems.add(`${input.customOptionsProp} entry '${name}' is an option of Airflow ${options.airflowVersion} already, so it is checked like any other; remove it from ${input.customOptionsProp}`);
+    }
+  }
+}
+
+/**
+ * Whether a value is an ECS secret: an `ecs.Secret`, or an object of that shape (another copy of
+ * aws-cdk-lib), not a string or number a JavaScript user put where a secret goes.
+ */
+export function isEcsSecret(value: unknown): value is ecs.Secret {
+  if (value instanceof ecs.Secret) return true;
+  const v = value as { arn?: unknown; grantRead?: unknown } | null;
+  return typeof v === 'object' && v !== null && typeof v.arn === 'string' && typeof v.grantRead === 'function';
+}
+
+/**
+ * The ECS secrets of a `secrets` prop, without the plain values `checkEnvironment` reports: ECS
+ * would fail on them with a TypeError before the report.
+ */
+export function ecsSecretsOnly(secrets: { [name: string]: ecs.Secret } | undefined): { [name: string]: ecs.Secret } | undefined {
+  return secrets && Object.fromEntries(Object.entries(secrets).filter(([, v]) => isEcsSecret(v)));
+}
+
+/**
+ * A variable set both plainly at one level (the deployment's or the component's) and as a secret at
+ * the other: the container would get two values.
+ */
+export function checkAcrossLevels(problems: Problems, levels: { prop: string; environment?: { [name: string]: string }; secrets?: { [name: string]: unknown } }[]): void {
+  for (const a of levels) {
+    for (const b of levels) {
+      if (a === b) continue;
+      for (const name of Object.keys(b.secrets ?? {})) {
+        if (a.environment && Object.prototype.hasOwnProperty.call(a.environment, name)) {
+          problems.add(`${name} is in both ${a.prop}environment and ${b.prop}secrets: the container would get two values; keep it only in ${b.prop}secrets`);
+        }
+      }
     }
   }
 }

@@ -15,7 +15,7 @@ import { DagSourceConfig, IDagSource } from '../dags/i-dag-source';
 import { AirflowOptions } from '../private/airflow-options';
 import { sharedEnvironment, sharedSecrets } from '../private/config';
 import { AIRFLOW_USER, DEFAULTS, PORTS } from '../private/defaults';
-import { checkEnvironment } from '../private/environment-check';
+import { checkAcrossLevels, checkEnvironment, ecsSecretsOnly } from '../private/environment-check';
 import { airflowTask } from '../private/fargate-task';
 import { acknowledgeNag, NAG } from '../private/nag';
 import { checkCount, isConcrete, isConcreteString, Problems } from '../private/validation';
@@ -257,7 +257,7 @@ export class AirflowService extends Construct implements ec2.IConnectable, iam.I
       ...props.deploymentEnvironment,
       ...props.environment,
     };
-    const secrets = { ...sharedSecrets(props.storage), ...props.deploymentSecrets, ...props.secrets };
+    const secrets = { ...sharedSecrets(props.storage), ...ecsSecretsOnly(props.deploymentSecrets), ...ecsSecretsOnly(props.secrets) };
 
     const task = airflowTask(this, {
       vpc: props.cluster.vpc,
@@ -404,6 +404,10 @@ function validate(problems: Problems, props: AirflowServiceProps, prop: string, 
     problems.add(`${prop}.desiredCount (${props.desiredCount}) has no effect on an autoscaled service; use the scaling's minCapacity and maxCapacity`);
   }
   checkEnvironment(problems, props, AirflowOptions.of((props.image ?? AirflowImage.official()).airflowVersion), `${prop}.`);
+  checkAcrossLevels(problems, [
+    { prop: '', environment: props.deploymentEnvironment, secrets: props.deploymentSecrets },
+    { prop: `${prop}.`, environment: props.environment, secrets: props.secrets },
+  ]);
   if (!d.isWorker) {
     for (const [name, value] of [['concurrency', props.concurrency], ['queues', props.queues], ['poolName', props.poolName]] as const) {
       if (value !== undefined) problems.add(`${name} (${JSON.stringify(value)}) is only for AirflowComponent.CELERY_WORKER, not ${componentName}; remove it`);
