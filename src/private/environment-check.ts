@@ -80,7 +80,7 @@ export function checkEnvironment(problems: Problems, settings: AirflowSettings, 
     if (!isEcsSecret(value)) {
       // the value itself is not shown: it may be the secret
       problems.add(`${input.secretsProp}.${name} is a plain ${value === null ? 'null' : typeof value}, not an ECS secret: it would be stored in the template in plain text; `
-        + `store it in Secrets Manager and pass ecs.Secret.fromSecretsManager(secret) (or ecs.Secret.fromSsmParameter(parameter) for a SecureString parameter)`);
+        + 'store it in Secrets Manager and pass ecs.Secret.fromSecretsManager(secret) (or ecs.Secret.fromSsmParameter(parameter) for a SecureString parameter)');
       continue;
     }
     if (settings.environment && Object.prototype.hasOwnProperty.call(settings.environment, name)) {
@@ -116,11 +116,17 @@ export function ecsSecretsOnly(secrets: { [name: string]: ecs.Secret } | undefin
   return secrets && Object.fromEntries(Object.entries(secrets).filter(([, v]) => isEcsSecret(v)));
 }
 
+export interface SettingsLevel {
+  readonly prop: string;
+  readonly environment?: { [name: string]: string };
+  readonly secrets?: { [name: string]: unknown };
+}
+
 /**
  * A variable set both plainly at one level (the deployment's or the component's) and as a secret at
  * the other: the container would get two values.
  */
-export function checkAcrossLevels(problems: Problems, levels: { prop: string; environment?: { [name: string]: string }; secrets?: { [name: string]: unknown } }[]): void {
+export function checkAcrossLevels(problems: Problems, levels: SettingsLevel[]): void {
   for (const a of levels) {
     for (const b of levels) {
       if (a === b) continue;
