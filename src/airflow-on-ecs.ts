@@ -1,4 +1,4 @@
-import { Annotations, Duration, Token } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -253,6 +253,10 @@ export class AirflowOnEcs extends Construct {
   public readonly monitoring: AirflowMonitoring;
   /** The scheduled `airflow db clean`. */
   public readonly databaseCleanup: AirflowDatabaseCleanup;
+  /** The stack output with the URL of the Airflow UI. */
+  public readonly urlOutput: CfnOutput;
+  /** The stack output with the ARN of the secret holding the admin user's password. */
+  public readonly adminPasswordSecretOutput: CfnOutput;
   private readonly taskSubnets?: ec2.SubnetSelection;
 
   constructor(scope: Construct, id: string, props: AirflowOnEcsProps = {}) {
@@ -403,6 +407,19 @@ export class AirflowOnEcs extends Construct {
       secrets: ecsSecretsOnly(props.secrets),
       logRetention: props.logRetention,
       vpcSubnets: props.taskSubnets,
+    });
+
+    // what a user needs after `cdk deploy`, in the deploy output (the README's one-stack example)
+    this.urlOutput = new CfnOutput(this, 'Url', {
+      value: this.url,
+      description: 'The Airflow UI and REST API',
+    });
+    const admin = props.adminUsername ?? DEFAULTS.adminUsername;
+    this.adminPasswordSecretOutput = new CfnOutput(this, 'AdminPasswordSecret', {
+      value: this.storage.adminPasswordSecret.secretArn,
+      // a description is a literal in CloudFormation: no token in it
+      description: `The password of the Airflow user ${Token.isUnresolved(admin) ? '(adminUsername)' : admin}: `
+        + 'aws secretsmanager get-secret-value --query SecretString --output text --secret-id <this ARN>',
     });
 
     this.monitoring = new AirflowMonitoring(this, 'Monitoring', {

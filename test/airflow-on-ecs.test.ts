@@ -375,3 +375,22 @@ describe('AirflowOnEcs', () => {
     });
   });
 });
+
+describe('stack outputs', () => {
+  test('one stack: the URL and the admin password secret are outputs, as the README promises', () => {
+    const { template } = oneStack({ adminUsername: 'ops' });
+    const outputs = template.toJSON().Outputs;
+    const url = Object.entries<any>(outputs).find(([id]) => id.startsWith('AirflowUrl'))![1];
+    expect(url.Value).toEqual({ 'Fn::Join': ['', ['http://', { 'Fn::GetAtt': [expect.stringMatching(/^AirflowLoadBalancer/), 'DNSName'] }]] });
+    const admin = Object.entries<any>(outputs).find(([id]) => id.startsWith('AirflowAdminPasswordSecret'))![1];
+    expect(admin.Value).toEqual({ Ref: expect.stringMatching(/^AirflowStorageAdminPassword/) });
+    expect(admin.Description).toMatch(/^The password of the Airflow user ops: aws secretsmanager get-secret-value .*--secret-id/);
+  });
+
+  test('two stacks: the outputs are in the services stack, the secret ARN imported from the storage stack', () => {
+    const t = twoStacks();
+    expect(Object.keys(t.storageTemplate.toJSON().Outputs ?? {}).filter(id => /Url|AdminPasswordSecret/.test(id) && !id.startsWith('Export'))).toEqual([]);
+    const admin = Object.entries<any>(t.servicesTemplate.toJSON().Outputs).find(([id]) => id.startsWith('AirflowAdminPasswordSecret'))![1];
+    expect(admin.Value).toEqual({ 'Fn::ImportValue': expect.stringMatching(/AdminPassword/) });
+  });
+});
