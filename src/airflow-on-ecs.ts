@@ -10,6 +10,8 @@ import { AirflowComponent } from './common/airflow-component';
 import { AirflowImage } from './common/airflow-image';
 import { AirflowVersion } from './common/airflow-version';
 import { IDagSource } from './dags/i-dag-source';
+import { smtpSettings, validateSmtp } from './email/smtp';
+import { SmtpOptions } from './email/smtp-options';
 import { AirflowDatabaseMigration } from './migration/airflow-database-migration';
 import { AirflowMonitoring } from './operations/airflow-monitoring';
 import { AirflowDatabaseCleanup, DatabaseCleanupOptions } from './operations/database-cleanup';
@@ -160,6 +162,16 @@ export interface AirflowOnEcsProps {
   readonly secrets?: { [name: string]: ecs.Secret };
 
   /**
+   * Email through an SMTP server (Amazon SES or any other): sets Airflow's [smtp] section in every
+   * component and, with `credentials`, the `smtp_default` connection Airflow 3 takes the user name
+   * and password from. For example
+   * `{ host: Smtp.sesHost('eu-west-1'), fromAddress: 'airflow@example.com', credentials: ecs.Secret.fromSecretsManager(smtpSecret) }`.
+   *
+   * @default - no email settings: Airflow's defaults (localhost:25), so emails fail
+   */
+  readonly smtp?: SmtpOptions;
+
+  /**
    * Airflow options that `environment` and `secrets` may set although the configuration
    * reference of the image's Airflow release does not list them, such as the options of a
    * provider you install in your image: `['AIRFLOW__MY_PROVIDER__ENDPOINT']`.
@@ -297,6 +309,7 @@ export class AirflowOnEcs extends Construct {
       maxWorkers: o.maxCapacity ?? DEFAULTS.workerScaling.maxCapacity,
       concurrency: o.concurrency ?? DEFAULTS.workers.concurrency,
     }));
+    const email = props.smtp && smtpSettings(props.smtp);
     const sizesKnown = poolSizes.every(p => !Token.isUnresolved(p.maxWorkers) && !Token.isUnresolved(p.concurrency));
     const shared: Omit<AirflowServiceProps, 'component'> = {
       cluster: this.cluster,
@@ -309,8 +322,8 @@ export class AirflowOnEcs extends Construct {
       dags: props.dags,
       vpcSubnets: props.taskSubnets,
       customOptions: props.customOptions,
-      deploymentEnvironment: props.environment,
-      deploymentSecrets: props.secrets,
+      deploymentEnvironment: { ...props.environment, ...email?.environment },
+      deploymentSecrets: { ...props.secrets, ...email?.secrets },
       enableExecuteCommand: props.enableExecuteCommand,
       // a task may wait for a worker to start from zero: neither failed as stuck nor its token expired
       maxQueueWait: workerOptions.maxQueueWait ?? Duration.seconds(DEFAULTS.workerScaling.maxQueueWaitSeconds),
@@ -573,6 +586,7 @@ function validate(problems: Problems, props: AirflowOnEcsProps, image: AirflowIm
     }
   }
   validateMaxQueueWait(problems, props.workers?.maxQueueWait, 'workers.maxQueueWait');
+  if (props.smtp) validateSmtp(problems, props.smtp);
   const postgres = storage.databaseEngineMajorVersion;
   const unsupported = postgres && !Token.isUnresolved(postgres) ? checkPostgresVersion(image.airflowVersion, postgres) : undefined;
   if (unsupported) problems.add(unsupported);

@@ -4,6 +4,7 @@ export * from './common/airflow-image';
 export * from './common/airflow-version';
 export * from './dags/dag-source';
 export * from './dags/i-dag-source';
+export * from './email/smtp-options';
 export * from './git-sync/git-credentials';
 export * from './git-sync/git-sync-options';
 export * from './git-sync/git-sync-sidecar';
