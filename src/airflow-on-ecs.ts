@@ -19,7 +19,7 @@ import { AirflowMonitoringOptions } from './operations/monitoring-options';
 import { AirflowOptions } from './private/airflow-options';
 import { checkPostgresVersion } from './private/airflow-releases';
 import { DEFAULTS, PORTS } from './private/defaults';
-import { checkEnvironment, ecsSecretsOnly } from './private/environment-check';
+import { checkEnvironment, ecsSecretsOnly, warnPipAdditionalRequirements } from './private/environment-check';
 import { Problems } from './private/validation';
 import { AirflowWorkerOptions, WorkerPoolOptions } from './scaling/scaling-options';
 import { validateMaxQueueWait, validateWorkerCapacity } from './scaling/validation';
@@ -280,6 +280,7 @@ export class AirflowOnEcs extends Construct {
     this.storage = props.storage ?? new AirflowStorage(this, 'Storage');
     const vpc = this.storage.vpc;
     validate(problems, props, image, this.storage);
+    warnPipAdditionalRequirements(this, props.environment);
     if (image.airflowVersion.isNewerThanTested) {
       Annotations.of(this).addWarningV2('cdk-airflow-ecs:AirflowVersion.untested',
         `Airflow ${image.airflowVersion.version} is newer than the newest release cdk-airflow-ecs is tested with (${AirflowVersion.latest().version}); `

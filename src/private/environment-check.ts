@@ -1,7 +1,8 @@
-import { Token } from 'aws-cdk-lib';
+import { Annotations, Token } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { AirflowOptions } from './airflow-options';
 import { managedExplanation, managedVariableProblem } from './config';
+import { IConstruct } from 'constructs';
 import { Problems } from './validation';
 
 const OPTION = /^AIRFLOW__([A-Z0-9_]+?)__([A-Z0-9_]+)$/;
@@ -137,4 +138,17 @@ export function checkAcrossLevels(problems: Problems, levels: SettingsLevel[]): 
       }
     }
   }
+}
+
+/**
+ * The official image's `_PIP_ADDITIONAL_REQUIREMENTS` installs packages with pip every time a
+ * container starts: legal, but slow and fragile on Fargate, so synth warns.
+ */
+export function warnPipAdditionalRequirements(scope: IConstruct, environment: { [name: string]: string } | undefined, propPrefix = ''): void {
+  if (environment === undefined || !Object.prototype.hasOwnProperty.call(environment, '_PIP_ADDITIONAL_REQUIREMENTS')) return;
+  Annotations.of(scope).addWarningV2('cdk-airflow-ecs:AirflowOnEcs.pipAdditionalRequirements',
+    `${propPrefix}environment._PIP_ADDITIONAL_REQUIREMENTS makes every container pip-install those packages each time it starts: minutes per task start, `
+    + 'a download from PyPI through the NAT gateway, no Airflow constraints, and a task that fails to start when PyPI or a package does '
+    + '(the official image documents it for quick tests only). Build an image with them instead: '
+    + 'image: AirflowImage.fromAsset(directory) with a Dockerfile FROM apache/airflow');
 }

@@ -15,7 +15,7 @@ import { DagSourceConfig, IDagSource } from '../dags/i-dag-source';
 import { AirflowOptions } from '../private/airflow-options';
 import { sharedEnvironment, sharedSecrets } from '../private/config';
 import { AIRFLOW_USER, DEFAULTS, PORTS } from '../private/defaults';
-import { checkAcrossLevels, checkEnvironment, ecsSecretsOnly } from '../private/environment-check';
+import { checkAcrossLevels, checkEnvironment, ecsSecretsOnly, warnPipAdditionalRequirements } from '../private/environment-check';
 import { airflowTask } from '../private/fargate-task';
 import { acknowledgeNag, NAG } from '../private/nag';
 import { checkCount, isConcrete, isConcreteString, Problems } from '../private/validation';
@@ -239,6 +239,7 @@ export class AirflowService extends Construct implements ec2.IConnectable, iam.I
     this.propPath = isWorker && props.poolName !== undefined ? `workerPools.${props.poolName}` : spec.prop;
 
     validate(new Problems(this), props, this.propPath, { cpu, memoryLimitMiB, isWorker, isApiServer, hasNamespace: namespace !== undefined });
+    warnPipAdditionalRequirements(this, props.environment, `${this.propPath}.`);
 
     // every variable the component gets from the library: all in MANAGED_VARIABLES (private/config.ts)
     const environment = {
