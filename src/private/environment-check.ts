@@ -1,8 +1,8 @@
 import { Annotations, Token } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import { IConstruct } from 'constructs';
 import { AirflowOptions } from './airflow-options';
 import { managedExplanation, managedVariableProblem } from './config';
-import { IConstruct } from 'constructs';
 import { Problems } from './validation';
 
 const OPTION = /^AIRFLOW__([A-Z0-9_]+?)__([A-Z0-9_]+)$/;
@@ -150,5 +150,5 @@ export function warnPipAdditionalRequirements(scope: IConstruct, environment: { 
     `${propPrefix}environment._PIP_ADDITIONAL_REQUIREMENTS makes every container pip-install those packages each time it starts: minutes per task start, `
     + 'a download from PyPI through the NAT gateway, no Airflow constraints, and a task that fails to start when PyPI or a package does '
     + '(the official image documents it for quick tests only). Build an image with them instead: '
-    + 'image: AirflowImage.fromAsset(directory) with a Dockerfile FROM apache/airflow');
+    + 'image: AirflowImage.withRequirements({ requirements: [...] }) (or AirflowImage.fromAsset(directory) with your own Dockerfile)');
 }
