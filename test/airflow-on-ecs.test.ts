@@ -296,9 +296,12 @@ describe('AirflowOnEcs', () => {
       template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
         Port: 443, Protocol: 'HTTPS', Certificates: [{ CertificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc' }],
       });
-      template.resourcePropertiesCountIs('AWS::ElasticLoadBalancingV2::Listener', { Protocol: 'HTTP' }, 0);
+      // plain HTTP only redirects to HTTPS
+      const http = Object.values<any>(template.findResources('AWS::ElasticLoadBalancingV2::Listener')).filter(l => l.Properties.Protocol === 'HTTP');
+      expect(http.map(l => l.Properties.DefaultActions.map((a: any) => a.Type))).toEqual([['redirect']]);
       const lbSg = Object.values<any>(template.findResources('AWS::EC2::SecurityGroup')).find(sg => /load balancer/.test(sg.Properties.GroupDescription))!;
-      expect(lbSg.Properties.SecurityGroupIngress.map((r: any) => [r.CidrIp, r.FromPort])).toEqual([['203.0.113.0/24', 443], ['198.51.100.7/32', 443]]);
+      expect(lbSg.Properties.SecurityGroupIngress.map((r: any) => [r.CidrIp, r.FromPort]))
+        .toEqual([['203.0.113.0/24', 443], ['203.0.113.0/24', 80], ['198.51.100.7/32', 443], ['198.51.100.7/32', 80]]);
       const api = taskDefinitions(template)['api-server'].containers.find(c => c.Name === 'api-server')!;
       expect(envOf(api).AIRFLOW__API__BASE_URL).toBe('https://airflow.example.com');
     });
