@@ -25,6 +25,7 @@ import { AirflowWorkerOptions, WorkerPoolOptions } from './scaling/scaling-optio
 import { validateMaxQueueWait, validateWorkerCapacity } from './scaling/validation';
 import { WorkerAutoscaling } from './scaling/worker-autoscaling';
 import { WorkerPool } from './scaling/worker-pool';
+import { SecretsBackend } from './secrets-backend/secrets-backend';
 import { AirflowService, AirflowServiceProps } from './service/airflow-service';
 import { AirflowComponentOptions, ApiServerOptions } from './service/service-options';
 import { AirflowStorage } from './storage/airflow-storage';
@@ -170,6 +171,16 @@ export interface AirflowOnEcsProps {
    * @default - no email settings: Airflow's defaults (localhost:25), so emails fail
    */
   readonly smtp?: SmtpOptions;
+
+  /**
+   * Airflow's secrets backend: connections, variables and (optionally) configuration read from AWS
+   * Secrets Manager (`SecretsBackend.secretsManager()`: secrets `airflow/connections/<conn id>` and
+   * `airflow/variables/<key>`) or SSM Parameter Store (`SecretsBackend.parameterStore()`). Every
+   * component's task role and the migration's may read under the prefixes, and nothing else.
+   *
+   * @default - none: connections and variables live in the metadata database (and `AIRFLOW_CONN_*` variables)
+   */
+  readonly secretsBackend?: SecretsBackend;
 
   /**
    * Airflow options that `environment` and `secrets` may set although the configuration
@@ -326,6 +337,7 @@ export class AirflowOnEcs extends Construct {
       deploymentEnvironment: { ...props.environment, ...email?.environment },
       deploymentSecrets: { ...props.secrets, ...email?.secrets },
       enableExecuteCommand: props.enableExecuteCommand,
+      secretsBackend: props.secretsBackend,
       // a task may wait for a worker to start from zero: neither failed as stuck nor its token expired
       maxQueueWait: workerOptions.maxQueueWait ?? Duration.seconds(DEFAULTS.workerScaling.maxQueueWaitSeconds),
       // the scheduler queues at most `parallelism` tasks; workers scale on queued + running, so every
@@ -405,6 +417,7 @@ export class AirflowOnEcs extends Construct {
       customOptions: props.customOptions,
       logRetention: props.logRetention,
       vpcSubnets: props.taskSubnets,
+      secretsBackend: props.secretsBackend,
     });
     for (const service of this.services) service.service.node.addDependency(this.migration.resource);
     // Service Connect names resolve only in tasks started after the server's endpoint exists: on

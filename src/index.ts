@@ -12,6 +12,7 @@ export * from './migration/airflow-database-migration';
 export * from './operations/airflow-monitoring';
 export * from './operations/database-cleanup';
 export * from './operations/monitoring-options';
+export * from './secrets-backend/secrets-backend';
 export * from './scaling/scaling-options';
 export * from './scaling/worker-autoscaling';
 export * from './scaling/worker-pool';

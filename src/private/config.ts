@@ -114,6 +114,8 @@ export const MANAGED_VARIABLES: Record<string, string> = {
   AIRFLOW__SMTP__SMTP_MAIL_FROM: 'smtp.fromAddress',
   AIRFLOW__EMAIL__FROM_EMAIL: 'smtp.fromAddress',
   AIRFLOW_CONN_SMTP_DEFAULT: 'smtp.credentials',
+  AIRFLOW__SECRETS__BACKEND: 'secretsBackend',
+  AIRFLOW__SECRETS__BACKEND_KWARGS: 'secretsBackend',
   AIRFLOW__CELERY__WORKER_CONCURRENCY: 'workers.concurrency',
   AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT: 'workers.maxQueueWait',
   AIRFLOW__EXECUTION_API__JWT_EXPIRATION_TIME: 'workers.maxQueueWait',

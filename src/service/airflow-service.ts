@@ -19,6 +19,7 @@ import { checkAcrossLevels, checkEnvironment, ecsSecretsOnly, warnPipAdditionalR
 import { airflowTask } from '../private/fargate-task';
 import { acknowledgeNag, NAG } from '../private/nag';
 import { checkCount, isConcrete, isConcreteString, Problems } from '../private/validation';
+import { SecretsBackend } from '../secrets-backend/secrets-backend';
 import { IAirflowStorage } from '../storage/i-airflow-storage';
 
 /**
@@ -170,6 +171,14 @@ export interface AirflowServiceProps extends ApiServerOptions, CeleryWorkerOptio
   readonly autoscaled?: boolean;
 
   /**
+   * Airflow's secrets backend: connections, variables and configuration from AWS Secrets Manager
+   * or SSM Parameter Store; the task role may read under its prefixes.
+   *
+   * @default - none: connections and variables live in the metadata database and environment
+   */
+  readonly secretsBackend?: SecretsBackend;
+
+  /**
    * For a Celery worker service of a worker pool (`AirflowOnEcs` `workerPools`): the pool's name,
    * which synth messages use (`workerPools.<name>.cpu …`).
    *
@@ -255,6 +264,7 @@ export class AirflowService extends Construct implements ec2.IConnectable, iam.I
       ...(isWorker ? { AIRFLOW__CELERY__WORKER_CONCURRENCY: `${this.concurrency}` } : {}),
       ...(props.maxQueueWait ? queueWaitEnvironment(props.maxQueueWait) : {}),
       ...(props.parallelism !== undefined ? { AIRFLOW__CORE__PARALLELISM: `${props.parallelism}` } : {}),
+      ...props.secretsBackend?.environment,
       ...props.deploymentEnvironment,
       ...props.environment,
     };
@@ -358,6 +368,9 @@ export class AirflowService extends Construct implements ec2.IConnectable, iam.I
       props.storage.logBucket.grantReadWrite(this.taskDefinition.taskRole, 'logs/*');
     }
     acknowledgeNag(this.taskDefinition.taskRole, [NAG.logBucketObjects], true);
+    // tasks start only once they may read the backend
+    const backendPolicy = props.secretsBackend?.grantRead(this, this.taskDefinition.taskRole);
+    if (backendPolicy) this.service.node.addDependency(backendPolicy);
   }
 
   /**
