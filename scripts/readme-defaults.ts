@@ -58,6 +58,7 @@ export function nagTable(): string {
     logBucketAccessLogs: 'the log bucket',
     taskEnvironment: 'every task definition',
     logBucketObjects: 'every task role',
+    secretsBackend: 'each task role\'s secrets backend policy, with `secretsBackend`',
     executeCommand: 'each task role\'s ECS Exec policy, with `enableExecuteCommand`',
     putMetricData: 'the scheduler task role',
     taskProtection: 'the worker task role',

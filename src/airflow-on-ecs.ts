@@ -1,4 +1,4 @@
-import { Annotations, Duration, Token } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -10,6 +10,8 @@ import { AirflowComponent } from './common/airflow-component';
 import { AirflowImage } from './common/airflow-image';
 import { AirflowVersion } from './common/airflow-version';
 import { IDagSource } from './dags/i-dag-source';
+import { smtpSettings, validateSmtp } from './email/smtp';
+import { SmtpOptions } from './email/smtp-options';
 import { AirflowDatabaseMigration } from './migration/airflow-database-migration';
 import { AirflowMetricsSidecar } from './operations/airflow-metrics';
 import { AirflowMonitoring } from './operations/airflow-monitoring';
@@ -19,12 +21,13 @@ import { AirflowOptions } from './private/airflow-options';
 import { checkPostgresVersion } from './private/airflow-releases';
 import { STATSD_VARIABLES } from './private/config';
 import { DEFAULTS, PORTS } from './private/defaults';
-import { checkEnvironment } from './private/environment-check';
+import { checkEnvironment, ecsSecretsOnly, warnPipAdditionalRequirements } from './private/environment-check';
 import { Problems } from './private/validation';
 import { AirflowWorkerOptions, WorkerPoolOptions } from './scaling/scaling-options';
 import { validateMaxQueueWait, validateWorkerCapacity } from './scaling/validation';
 import { WorkerAutoscaling } from './scaling/worker-autoscaling';
 import { WorkerPool } from './scaling/worker-pool';
+import { SecretsBackend } from './secrets-backend/secrets-backend';
 import { AirflowService, AirflowServiceProps } from './service/airflow-service';
 import { AirflowComponentOptions, ApiServerOptions } from './service/service-options';
 import { AirflowStorage } from './storage/airflow-storage';
@@ -163,6 +166,26 @@ export interface AirflowOnEcsProps {
   readonly secrets?: { [name: string]: ecs.Secret };
 
   /**
+   * Email through an SMTP server (Amazon SES or any other): sets Airflow's [smtp] section in every
+   * component and, with `credentials`, the `smtp_default` connection Airflow 3 takes the user name
+   * and password from. For example
+   * `{ host: Smtp.sesHost('eu-west-1'), fromAddress: 'airflow@example.com', credentials: ecs.Secret.fromSecretsManager(smtpSecret) }`.
+   *
+   * @default - no email settings: Airflow's defaults (localhost:25), so emails fail
+   */
+  readonly smtp?: SmtpOptions;
+
+  /**
+   * Airflow's secrets backend: connections, variables and (optionally) configuration read from AWS
+   * Secrets Manager (`SecretsBackend.secretsManager()`: secrets `airflow/connections/<conn id>` and
+   * `airflow/variables/<key>`) or SSM Parameter Store (`SecretsBackend.parameterStore()`). Every
+   * component's task role and the migration's may read under the prefixes, and nothing else.
+   *
+   * @default - none: connections and variables live in the metadata database (and `AIRFLOW_CONN_*` variables)
+   */
+  readonly secretsBackend?: SecretsBackend;
+
+  /**
    * Airflow options that `environment` and `secrets` may set although the configuration
    * reference of the image's Airflow release does not list them, such as the options of a
    * provider you install in your image: `['AIRFLOW__MY_PROVIDER__ENDPOINT']`.
@@ -256,6 +279,10 @@ export class AirflowOnEcs extends Construct {
   public readonly monitoring: AirflowMonitoring;
   /** The scheduled `airflow db clean`. */
   public readonly databaseCleanup: AirflowDatabaseCleanup;
+  /** The stack output with the URL of the Airflow UI. */
+  public readonly urlOutput: CfnOutput;
+  /** The stack output with the ARN of the secret holding the admin user's password. */
+  public readonly adminPasswordSecretOutput: CfnOutput;
   private readonly taskSubnets?: ec2.SubnetSelection;
 
   constructor(scope: Construct, id: string, props: AirflowOnEcsProps = {}) {
@@ -269,6 +296,7 @@ export class AirflowOnEcs extends Construct {
     const storage = storageFor(this, this.storage);
     const vpc = this.storage.vpc;
     validate(problems, props, image, this.storage);
+    warnPipAdditionalRequirements(this, props.environment);
     if (image.airflowVersion.isNewerThanTested) {
       Annotations.of(this).addWarningV2('cdk-airflow-ecs:AirflowVersion.untested',
         `Airflow ${image.airflowVersion.version} is newer than the newest release cdk-airflow-ecs is tested with (${AirflowVersion.latest().version}); `
@@ -298,6 +326,7 @@ export class AirflowOnEcs extends Construct {
       maxWorkers: o.maxCapacity ?? DEFAULTS.workerScaling.maxCapacity,
       concurrency: o.concurrency ?? DEFAULTS.workers.concurrency,
     }));
+    const email = props.smtp && smtpSettings(props.smtp);
     const sizesKnown = poolSizes.every(p => !Token.isUnresolved(p.maxWorkers) && !Token.isUnresolved(p.concurrency));
     const shared: Omit<AirflowServiceProps, 'component'> = {
       cluster: this.cluster,
@@ -310,9 +339,10 @@ export class AirflowOnEcs extends Construct {
       dags: props.dags,
       vpcSubnets: props.taskSubnets,
       customOptions: props.customOptions,
-      deploymentEnvironment: props.environment,
-      deploymentSecrets: props.secrets,
+      deploymentEnvironment: { ...props.environment, ...email?.environment },
+      deploymentSecrets: { ...props.secrets, ...email?.secrets },
       enableExecuteCommand: props.enableExecuteCommand,
+      secretsBackend: props.secretsBackend,
       // a task may wait for a worker to start from zero: neither failed as stuck nor its token expired
       maxQueueWait: workerOptions.maxQueueWait ?? Duration.seconds(DEFAULTS.workerScaling.maxQueueWaitSeconds),
       // the scheduler queues at most `parallelism` tasks; workers scale on queued + running, so every
@@ -392,6 +422,7 @@ export class AirflowOnEcs extends Construct {
       customOptions: props.customOptions,
       logRetention: props.logRetention,
       vpcSubnets: props.taskSubnets,
+      secretsBackend: props.secretsBackend,
     });
     for (const service of this.services) service.service.node.addDependency(this.migration.resource);
     // Service Connect names resolve only in tasks started after the server's endpoint exists: on
@@ -405,7 +436,7 @@ export class AirflowOnEcs extends Construct {
       image,
       cpuArchitecture: props.cpuArchitecture,
       environment: props.environment,
-      secrets: props.secrets,
+      secrets: ecsSecretsOnly(props.secrets),
       logRetention: props.logRetention,
       vpcSubnets: props.taskSubnets,
     });
@@ -417,6 +448,18 @@ export class AirflowOnEcs extends Construct {
         AirflowMetricsSidecar.of(service);
       }
     }
+    // what a user needs after `cdk deploy`, in the deploy output (the README's one-stack example)
+    this.urlOutput = new CfnOutput(this, 'Url', {
+      value: this.url,
+      description: 'The Airflow UI and REST API',
+    });
+    const admin = props.adminUsername ?? DEFAULTS.adminUsername;
+    this.adminPasswordSecretOutput = new CfnOutput(this, 'AdminPasswordSecret', {
+      value: this.storage.adminPasswordSecret.secretArn,
+      // a description is a literal in CloudFormation: no token in it
+      description: `The password of the Airflow user ${Token.isUnresolved(admin) ? '(adminUsername)' : admin}: `
+        + 'aws secretsmanager get-secret-value --query SecretString --output text --secret-id <this ARN>',
+    });
 
     this.monitoring = new AirflowMonitoring(this, 'Monitoring', {
       ...props.monitoring,
@@ -582,6 +625,7 @@ function validate(problems: Problems, props: AirflowOnEcsProps, image: AirflowIm
     }
   }
   validateMaxQueueWait(problems, props.workers?.maxQueueWait, 'workers.maxQueueWait');
+  if (props.smtp) validateSmtp(problems, props.smtp);
   const postgres = storage.databaseEngineMajorVersion;
   const unsupported = postgres && !Token.isUnresolved(postgres) ? checkPostgresVersion(image.airflowVersion, postgres) : undefined;
   if (unsupported) problems.add(unsupported);

@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -156,5 +156,30 @@ describe('users\' environment, checked against the chosen release', () => {
     const worker = tds['celery-worker'].containers.find(c => c.Name === 'celery-worker')!;
     expect((worker.Secrets ?? []).map(s => s.Name)).toContain('ACME_TOKEN');
     expect((tds.scheduler.containers.find(c => c.Name === 'scheduler')!.Secrets ?? []).map(s => s.Name)).not.toContain('ACME_TOKEN');
+  });
+});
+
+describe('_PIP_ADDITIONAL_REQUIREMENTS', () => {
+  const warnings = (props: AirflowOnEcsProps) => {
+    const stack = new Stack(new App(), 'S');
+    new AirflowOnEcs(stack, 'Airflow', props);
+    return Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('_PIP_ADDITIONAL_REQUIREMENTS'))
+      .map(w => ({ path: w.id, text: String(w.entry.data) }));
+  };
+
+  test('at the top level, warns once at synth and points to an image with the packages', () => {
+    const found = warnings({ environment: { _PIP_ADDITIONAL_REQUIREMENTS: 'pandas==2.2.3' } });
+    expect(found).toHaveLength(1);
+    expect(found[0].path).toBe('/S/Airflow');
+    expect(found[0].text).toMatch(/^environment\._PIP_ADDITIONAL_REQUIREMENTS makes every container pip-install those packages each time it starts: .*Build an image with them instead: .*AirflowImage\./);
+  });
+
+  test('on one component, warns on that component with its prop path', () => {
+    const found = warnings({ workers: { environment: { _PIP_ADDITIONAL_REQUIREMENTS: 'pandas' } } });
+    expect(found.map(w => [w.path, w.text.split(' ')[0]])).toEqual([['/S/Airflow/Workers', 'workers.environment._PIP_ADDITIONAL_REQUIREMENTS']]);
+  });
+
+  test('says nothing without it', () => {
+    expect(warnings({ environment: { TZ: 'UTC' } })).toEqual([]);
   });
 });

@@ -330,9 +330,12 @@ describe('AirflowOnEcs', () => {
       template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
         Port: 443, Protocol: 'HTTPS', Certificates: [{ CertificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc' }],
       });
-      template.resourcePropertiesCountIs('AWS::ElasticLoadBalancingV2::Listener', { Protocol: 'HTTP' }, 0);
+      // plain HTTP only redirects to HTTPS
+      const http = Object.values<any>(template.findResources('AWS::ElasticLoadBalancingV2::Listener')).filter(l => l.Properties.Protocol === 'HTTP');
+      expect(http.map(l => l.Properties.DefaultActions.map((a: any) => a.Type))).toEqual([['redirect']]);
       const lbSg = Object.values<any>(template.findResources('AWS::EC2::SecurityGroup')).find(sg => /load balancer/.test(sg.Properties.GroupDescription))!;
-      expect(lbSg.Properties.SecurityGroupIngress.map((r: any) => [r.CidrIp, r.FromPort])).toEqual([['203.0.113.0/24', 443], ['198.51.100.7/32', 443]]);
+      expect(lbSg.Properties.SecurityGroupIngress.map((r: any) => [r.CidrIp, r.FromPort]))
+        .toEqual([['203.0.113.0/24', 443], ['203.0.113.0/24', 80], ['198.51.100.7/32', 443], ['198.51.100.7/32', 80]]);
       const api = taskDefinitions(template)['api-server'].containers.find(c => c.Name === 'api-server')!;
       expect(envOf(api).AIRFLOW__API__BASE_URL).toBe('https://airflow.example.com');
     });
@@ -409,5 +412,24 @@ describe('AirflowOnEcs', () => {
         expect(env.AIRFLOW__SCHEDULER__PARSING_CLEANUP_INTERVAL).toBe(name === 'scheduler' ? '120' : undefined);
       }
     });
+  });
+});
+
+describe('stack outputs', () => {
+  test('one stack: the URL and the admin password secret are outputs, as the README promises', () => {
+    const { template } = oneStack({ adminUsername: 'ops' });
+    const outputs = template.toJSON().Outputs;
+    const url = Object.entries<any>(outputs).find(([id]) => id.startsWith('AirflowUrl'))![1];
+    expect(url.Value).toEqual({ 'Fn::Join': ['', ['http://', { 'Fn::GetAtt': [expect.stringMatching(/^AirflowLoadBalancer/), 'DNSName'] }]] });
+    const admin = Object.entries<any>(outputs).find(([id]) => id.startsWith('AirflowAdminPasswordSecret'))![1];
+    expect(admin.Value).toEqual({ Ref: expect.stringMatching(/^AirflowStorageAdminPassword/) });
+    expect(admin.Description).toMatch(/^The password of the Airflow user ops: aws secretsmanager get-secret-value .*--secret-id/);
+  });
+
+  test('two stacks: the outputs are in the services stack, the secret ARN imported from the storage stack', () => {
+    const t = twoStacks();
+    expect(Object.keys(t.storageTemplate.toJSON().Outputs ?? {}).filter(id => /Url|AdminPasswordSecret/.test(id) && !id.startsWith('Export'))).toEqual([]);
+    const admin = Object.entries<any>(t.servicesTemplate.toJSON().Outputs).find(([id]) => id.startsWith('AirflowAdminPasswordSecret'))![1];
+    expect(admin.Value).toEqual({ 'Fn::ImportValue': expect.stringMatching(/AdminPassword/) });
   });
 });

@@ -1,6 +1,6 @@
 // The basic example: Airflow 3 on ECS Fargate as two stacks, the way the story split it.
 // In your own app, import from 'cdk-airflow-ecs' instead of '../../src'.
-import { App, CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import { App, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { AirflowImage, AirflowOnEcs, AirflowStorage, AirflowVersion } from '../../src';
 
@@ -20,16 +20,12 @@ class AirflowServicesStack extends Stack {
     super(scope, id, props);
     // `cdk synth -c airflowVersion=3.1.8` deploys another supported release; the default is the newest
     const version = this.node.tryGetContext('airflowVersion');
-    const airflow = new AirflowOnEcs(this, 'Airflow', {
+    // outputs the Airflow URL and the admin password's secret
+    new AirflowOnEcs(this, 'Airflow', {
       storage: props.storage,
       image: version ? AirflowImage.official(AirflowVersion.of(version)) : undefined,
       // 0–10 workers following the task queue, 75% on Fargate Spot (the defaults, spelled out)
       workers: { minCapacity: 0, maxCapacity: 10 },
-    });
-    new CfnOutput(this, 'AirflowUrl', { value: airflow.url, description: 'The Airflow UI (internal load balancer: reach it from the VPC)' });
-    new CfnOutput(this, 'AdminPasswordSecret', {
-      value: props.storage.adminPasswordSecret.secretArn,
-      description: 'The admin password: aws secretsmanager get-secret-value --secret-id <this>',
     });
   }
 }

@@ -30,7 +30,6 @@ class AirflowServicesStack extends Stack {
         credentials: GitCredentials.httpsToken({ secret: token }),
       }),
     });
-    new CfnOutput(this, 'AirflowUrl', { value: airflow.url });
     new CfnOutput(this, 'GitSyncAlarm', {
       value: airflow.workers.dagSource!.syncErrorsAlarm!.alarmName,
       description: 'In alarm when the workers cannot sync the DAG repository; add an SNS action to be told',

@@ -1,7 +1,7 @@
 // Worker pools: light tasks on small Spot workers, heavy ones on big on-demand workers.
 // A task goes to the heavy pool with `queue='heavy'` on its operator; every other task runs on
 // the default pool. In your own app, import from 'cdk-airflow-ecs' instead of '../../src'.
-import { App, CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import { App, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { AirflowOnEcs, AirflowStorage } from '../../src';
 
@@ -17,7 +17,8 @@ class AirflowStorageStack extends Stack {
 class AirflowServicesStack extends Stack {
   constructor(scope: Construct, id: string, props: StackProps & { storage: AirflowStorage }) {
     super(scope, id, props);
-    const airflow = new AirflowOnEcs(this, 'Airflow', {
+    // outputs the Airflow URL and the admin password's secret
+    new AirflowOnEcs(this, 'Airflow', {
       storage: props.storage,
       // the default pool: the `default` queue, 0–10 workers of 1 vCPU / 3 GiB, 75% on Fargate Spot
       workers: { minCapacity: 0, maxCapacity: 10 },
@@ -25,11 +26,6 @@ class AirflowServicesStack extends Stack {
         // the heavy pool: the `heavy` queue, 0–3 workers of 4 vCPU / 16 GiB, 2 tasks each, on-demand only
         heavy: { queues: ['heavy'], cpu: 4096, memoryLimitMiB: 16384, concurrency: 2, minCapacity: 0, maxCapacity: 3, spot: false },
       },
-    });
-    new CfnOutput(this, 'AirflowUrl', { value: airflow.url, description: 'The Airflow UI (internal load balancer: reach it from the VPC)' });
-    new CfnOutput(this, 'AdminPasswordSecret', {
-      value: props.storage.adminPasswordSecret.secretArn,
-      description: 'The admin password: aws secretsmanager get-secret-value --secret-id <this>',
     });
   }
 }

@@ -1,4 +1,6 @@
+import * as crypto from 'crypto';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { Token } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
@@ -43,6 +45,58 @@ export interface AssetImageOptions extends ecrAssets.DockerImageAssetOptions {
    * @default - the version of the Dockerfile's `FROM apache/airflow:<version>` line
    */
   readonly airflowVersion?: AirflowVersion;
+}
+
+/**
+ * Python packages (and Debian packages) to add to the official image.
+ */
+export interface RequirementsImageOptions {
+  /**
+   * The Airflow release of the official image the packages are added to.
+   *
+   * @default AirflowVersion.latest()
+   */
+  readonly airflowVersion?: AirflowVersion;
+
+  /**
+   * The Python version of the official image, as in its tag suffix `-python3.12`.
+   *
+   * @default - the release's default image
+   */
+  readonly pythonVersion?: string;
+
+  /**
+   * Requirement specifiers, one per entry, as in a requirements file: `['pandas==2.2.3', 'apache-airflow-providers-snowflake']`.
+   * Pass either this or `requirementsFile`.
+   *
+   * @default - none
+   */
+  readonly requirements?: string[];
+
+  /**
+   * A requirements file (pip's format) to install, for example `path.join(__dirname, 'requirements.txt')`;
+   * it may not include other files (`-r`, `-c`). Pass either this or `requirements`.
+   *
+   * @default - none
+   */
+  readonly requirementsFile?: string;
+
+  /**
+   * Debian packages to install first, as root, such as `['libpq-dev']`.
+   *
+   * @default - none
+   */
+  readonly aptPackages?: string[];
+
+  /**
+   * Install with the constraints the official image was built with (`${HOME}/constraints.txt` in the
+   * image), so that no package Airflow depends on moves to a version Airflow was not released with.
+   * A requirement that pins another version of a constrained package then fails the build: pin the
+   * constraints' version, or turn this off.
+   *
+   * @default true
+   */
+  readonly constraints?: boolean;
 }
 
 /**
@@ -128,6 +182,40 @@ export abstract class AirflowImage {
     return new AssetAirflowImage(dir, buildOptions, version);
   }
 
+  /**
+   * The official image with your Python packages (and Debian packages), built at deploy time from a
+   * Dockerfile the library writes, the way the official image's documentation recommends: Debian
+   * packages as root, then `pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -r requirements.txt`
+   * as the airflow user, with the image's own constraints. Built for the tasks' CPU architecture;
+   * `cdk deploy` needs Docker, `cdk synth` does not.
+   *
+   * @param options the release, the packages
+   */
+  public static withRequirements(options: RequirementsImageOptions): AirflowImage {
+    const version = options.airflowVersion ?? AirflowVersion.latest();
+    const where = 'AirflowImage.withRequirements';
+    if (options.pythonVersion !== undefined) checkPythonVersion(version, options.pythonVersion, where);
+    const requirements = requirementsOf(options, where);
+    checkAirflowPin(requirements, version, where);
+    for (const pkg of options.aptPackages ?? []) {
+      if (!APT_PACKAGE.test(pkg)) {
+        throw new Error(`${where}: aptPackages entry '${pkg}' is not a Debian package name; pass names such as 'libpq-dev' (or 'libpq-dev=15.10-0+deb12u1' to pin)`);
+      }
+    }
+    if (requirements.length === 0 && (options.aptPackages ?? []).length === 0) {
+      throw new Error(`${where}: nothing to add; pass requirements, requirementsFile or aptPackages, or use AirflowImage.official()`);
+    }
+    const base = `apache/airflow:${version.version}${options.pythonVersion !== undefined ? `-python${options.pythonVersion}` : ''}`;
+    const dockerfile = requirementsDockerfile(base, options.aptPackages ?? [], requirements.length > 0, options.constraints ?? true);
+    const files = { 'Dockerfile': dockerfile, 'requirements.txt': requirements.map(r => `${r}\n`).join('') };
+    const hash = crypto.createHash('sha256').update(JSON.stringify(files)).digest('hex').slice(0, 16);
+    const directory = path.join(os.tmpdir(), 'cdk-airflow-ecs-images', hash);
+    fs.mkdirSync(directory, { recursive: true });
+    for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(directory, name), text);
+    return new AssetAirflowImage(directory, {}, version,
+      `${base} with ${requirements.length} Python requirement${requirements.length === 1 ? '' : 's'}${options.aptPackages?.length ? ` and ${options.aptPackages.length} Debian packages` : ''}`);
+  }
+
   /** A human-readable description of the image, used in summaries and error messages. */
   public abstract readonly description: string;
 
@@ -171,9 +259,10 @@ class AssetAirflowImage extends AirflowImage {
     private readonly directory: string,
     private readonly options: ecrAssets.DockerImageAssetOptions,
     public readonly airflowVersion: AirflowVersion,
+    description?: string,
   ) {
     super();
-    this.description = `Docker image built from ${directory}`;
+    this.description = description ?? `Docker image built from ${directory}`;
   }
 
   public bind(architecture: ecs.CpuArchitecture): ecs.ContainerImage {
@@ -198,4 +287,71 @@ function versionFromDockerfile(directory: string, file: string | undefined): Air
   const version = AirflowVersion.of(from[1]);
   if (from[2] !== undefined) checkPythonVersion(version, from[2], `AirflowImage.fromAsset('${directory}')`);
   return version;
+}
+
+const APT_PACKAGE = /^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+)?$/;
+
+/** The requirement lines of `requirements` or `requirementsFile`, without comments and blank lines. */
+function requirementsOf(options: RequirementsImageOptions, where: string): string[] {
+  if (options.requirements !== undefined && options.requirementsFile !== undefined) {
+    throw new Error(`${where}: pass requirements or requirementsFile, not both`);
+  }
+  let lines: string[];
+  if (options.requirementsFile !== undefined) {
+    const file = path.resolve(options.requirementsFile);
+    if (!fs.existsSync(file)) throw new Error(`${where}: requirementsFile ${file} does not exist`);
+    lines = fs.readFileSync(file, 'utf8').split(/\r?\n/);
+  } else {
+    lines = options.requirements ?? [];
+    for (const r of lines) {
+      if (/[\r\n]/.test(r)) throw new Error(`${where}: requirements entry '${r}' holds a line break; pass one requirement per entry`);
+    }
+  }
+  const requirements = lines.map(l => l.replace(/(^|\s)#.*$/, '').trim()).filter(l => l !== '');
+  const include = requirements.find(r => /^(-r|-c|--requirement|--constraint)\b/.test(r));
+  if (include) {
+    throw new Error(`${where}: '${include}' includes another file, which the image build does not have; put its requirements into this one`);
+  }
+  return requirements;
+}
+
+/** Refuses a requirement that pins another apache-airflow than the image's: pip would replace Airflow, or fail. */
+function checkAirflowPin(requirements: string[], version: AirflowVersion, where: string): void {
+  for (const r of requirements) {
+    const m = /^apache[-_.]airflow\s*(\[[^\]]*\])?\s*(==|===|~=|>=|<=|!=|<|>)?\s*([^\s;,]*)/i.exec(r);
+    if (!m || /^apache[-_.]airflow[-_.]/i.test(r)) continue; // apache-airflow-providers-* and the like
+    if ((m[2] === '==' || m[2] === '===') && m[3] !== version.version) {
+      throw new Error(`${where}: the requirement '${r}' pins Airflow ${m[3]}, but the image is Airflow ${version.version}; `
+        + `remove it (the image's Airflow is kept) or set airflowVersion: AirflowVersion.of('${m[3]}')`);
+    }
+  }
+}
+
+/**
+ * The Dockerfile of `withRequirements`, as the official image's documentation extends it: Debian
+ * packages as root, Python packages as the airflow user with the same apache-airflow pinned.
+ */
+function requirementsDockerfile(base: string, aptPackages: string[], hasRequirements: boolean, constraints: boolean): string {
+  const lines = [
+    '# Generated by cdk-airflow-ecs (AirflowImage.withRequirements)',
+    `FROM ${base}`,
+  ];
+  if (aptPackages.length > 0) {
+    lines.push(
+      'USER root',
+      'RUN apt-get update \\',
+      `  && apt-get install -y --no-install-recommends ${aptPackages.join(' ')} \\`,
+      '  && apt-get autoremove -yqq --purge \\',
+      '  && apt-get clean \\',
+      '  && rm -rf /var/lib/apt/lists/*',
+      'USER airflow',
+    );
+  }
+  if (hasRequirements) {
+    lines.push(
+      'COPY requirements.txt /requirements.txt',
+      `RUN pip install --no-cache-dir "apache-airflow==\${AIRFLOW_VERSION}" -r /requirements.txt${constraints ? ' --constraint "\${HOME}/constraints.txt"' : ''}`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
 }

@@ -12,11 +12,12 @@ import { AirflowImage } from '../common/airflow-image';
 import { AirflowOptions } from '../private/airflow-options';
 import { sharedEnvironment, sharedSecrets } from '../private/config';
 import { DEFAULTS, PORTS } from '../private/defaults';
-import { checkEnvironment } from '../private/environment-check';
+import { checkEnvironment, ecsSecretsOnly } from '../private/environment-check';
 import { airflowTask } from '../private/fargate-task';
 import { acknowledgeNag, NAG } from '../private/nag';
 import { BOOTSTRAP_ENV } from '../private/runtime-commands';
 import { isConcreteString, Problems } from '../private/validation';
+import { SecretsBackend } from '../secrets-backend/secrets-backend';
 import { IAirflowStorage } from '../storage/i-airflow-storage';
 
 /**
@@ -80,6 +81,13 @@ export interface AirflowDatabaseMigrationProps {
   readonly customOptions?: string[];
 
   /**
+   * Airflow's secrets backend, the same as the components'; the task role may read under its prefixes.
+   *
+   * @default - none
+   */
+  readonly secretsBackend?: SecretsBackend;
+
+  /**
    * Subnets of the migration task.
    *
    * @default - the VPC's private subnets with egress
@@ -128,11 +136,12 @@ export class AirflowDatabaseMigration extends Construct implements ec2.IConnecta
     const environment = {
       ...props.environment,
       ...sharedEnvironment({ storage: props.storage, executionApiServerUrl: `http://localhost:${PORTS.apiServer}/execution/` }),
+      ...props.secretsBackend?.environment,
       [BOOTSTRAP_ENV.adminUsername]: props.adminUsername ?? DEFAULTS.adminUsername,
       [BOOTSTRAP_ENV.adminEmail]: props.adminEmail ?? DEFAULTS.adminEmail,
     };
     const secrets = {
-      ...props.secrets,
+      ...ecsSecretsOnly(props.secrets),
       ...sharedSecrets(props.storage),
       [BOOTSTRAP_ENV.adminPassword]: ecs.Secret.fromSecretsManager(props.storage.adminPasswordSecret),
     };
@@ -156,6 +165,7 @@ export class AirflowDatabaseMigration extends Construct implements ec2.IConnecta
     this.securityGroup = task.securityGroup;
     this.connections = new ec2.Connections({ securityGroups: [this.securityGroup] });
     this.connections.allowTo(props.storage.databaseConnections, ec2.Port.tcp(PORTS.postgres), 'Airflow migration task to the metadata database');
+    const backendPolicy = props.secretsBackend?.grantRead(this, this.taskDefinition.taskRole);
 
     const code = lambda.Code.fromAsset(path.join(__dirname, '..', '..', 'assets', 'migration-runner'));
     const fnProps = {
@@ -203,6 +213,7 @@ export class AirflowDatabaseMigration extends Construct implements ec2.IConnecta
     // ingress rule, under its own security group when the database is in another stack, under the
     // database's in one stack. (The security group itself it references already.)
     this.resource.node.addDependency(this.taskDefinition.taskRole, this.taskDefinition.obtainExecutionRole());
+    if (backendPolicy) this.resource.node.addDependency(backendPolicy);
     const rules = this.securityGroup.node.findAll().filter(c => c instanceof ec2.CfnSecurityGroupIngress);
     if (rules.length > 0) this.resource.node.addDependency(...rules);
     if (Stack.of(props.storage) === Stack.of(this)) {

@@ -1,4 +1,6 @@
-import { Token } from 'aws-cdk-lib';
+import { Annotations, Token } from 'aws-cdk-lib';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import { IConstruct } from 'constructs';
 import { AirflowOptions } from './airflow-options';
 import { managedExplanation, managedVariableProblem, STATSD_VARIABLES } from './config';
 import { Problems } from './validation';
@@ -76,7 +78,19 @@ export function checkEnvironment(problems: Problems, settings: AirflowSettings, 
     }
     check(name, input.prop, false);
   }
-  for (const name of Object.keys(settings.secrets ?? {})) check(name, input.secretsProp, true);
+  for (const [name, value] of Object.entries(settings.secrets ?? {})) {
+    if (!isEcsSecret(value)) {
+      // the value itself is not shown: it may be the secret
+      problems.add(`${input.secretsProp}.${name} is a plain ${value === null ? 'null' : typeof value}, not an ECS secret: it would be stored in the template in plain text; `
+        + 'store it in Secrets Manager and pass ecs.Secret.fromSecretsManager(secret) (or ecs.Secret.fromSsmParameter(parameter) for a SecureString parameter)');
+      continue;
+    }
+    if (settings.environment && Object.prototype.hasOwnProperty.call(settings.environment, name)) {
+      problems.add(`${name} is in both ${input.prop} and ${input.secretsProp}: the container would get two values; keep it only in ${input.secretsProp}`);
+      continue;
+    }
+    check(name, input.secretsProp, true);
+  }
   for (const name of custom) {
     if (!OPTION.test(name)) {
       problems.add(`${input.customOptionsProp} entry '${name}' is not an Airflow option name; write it as AIRFLOW__{SECTION}__{KEY}`);
@@ -84,4 +98,58 @@ export function checkEnvironment(problems: Problems, settings: AirflowSettings, 
       problems.add(`${input.customOptionsProp} entry '${name}' is an option of Airflow ${options.airflowVersion} already, so it is checked like any other; remove it from ${input.customOptionsProp}`);
     }
   }
+}
+
+/**
+ * Whether a value is an ECS secret: an `ecs.Secret`, or an object of that shape (another copy of
+ * aws-cdk-lib), not a string or number a JavaScript user put where a secret goes.
+ */
+export function isEcsSecret(value: unknown): value is ecs.Secret {
+  if (value instanceof ecs.Secret) return true;
+  const v = value as { arn?: unknown; grantRead?: unknown } | null;
+  return typeof v === 'object' && v !== null && typeof v.arn === 'string' && typeof v.grantRead === 'function';
+}
+
+/**
+ * The ECS secrets of a `secrets` prop, without the plain values `checkEnvironment` reports: ECS
+ * would fail on them with a TypeError before the report.
+ */
+export function ecsSecretsOnly(secrets: { [name: string]: ecs.Secret } | undefined): { [name: string]: ecs.Secret } | undefined {
+  return secrets && Object.fromEntries(Object.entries(secrets).filter(([, v]) => isEcsSecret(v)));
+}
+
+export interface SettingsLevel {
+  readonly prop: string;
+  readonly environment?: { [name: string]: string };
+  readonly secrets?: { [name: string]: unknown };
+}
+
+/**
+ * A variable set both plainly at one level (the deployment's or the component's) and as a secret at
+ * the other: the container would get two values.
+ */
+export function checkAcrossLevels(problems: Problems, levels: SettingsLevel[]): void {
+  for (const a of levels) {
+    for (const b of levels) {
+      if (a === b) continue;
+      for (const name of Object.keys(b.secrets ?? {})) {
+        if (a.environment && Object.prototype.hasOwnProperty.call(a.environment, name)) {
+          problems.add(`${name} is in both ${a.prop}environment and ${b.prop}secrets: the container would get two values; keep it only in ${b.prop}secrets`);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The official image's `_PIP_ADDITIONAL_REQUIREMENTS` installs packages with pip every time a
+ * container starts: legal, but slow and fragile on Fargate, so synth warns.
+ */
+export function warnPipAdditionalRequirements(scope: IConstruct, environment: { [name: string]: string } | undefined, propPrefix = ''): void {
+  if (environment === undefined || !Object.prototype.hasOwnProperty.call(environment, '_PIP_ADDITIONAL_REQUIREMENTS')) return;
+  Annotations.of(scope).addWarningV2('cdk-airflow-ecs:AirflowOnEcs.pipAdditionalRequirements',
+    `${propPrefix}environment._PIP_ADDITIONAL_REQUIREMENTS makes every container pip-install those packages each time it starts: minutes per task start, `
+    + 'a download from PyPI through the NAT gateway, no Airflow constraints, and a task that fails to start when PyPI or a package does '
+    + '(the official image documents it for quick tests only). Build an image with them instead: '
+    + 'image: AirflowImage.withRequirements({ requirements: [...] }) (or AirflowImage.fromAsset(directory) with your own Dockerfile)');
 }

@@ -69,6 +69,11 @@ export const NAG = {
       { regex: '/^Resource::.*\\/logs\\/\\*$/' },
     ],
   },
+  secretsBackend: {
+    id: 'AwsSolutions-IAM5',
+    reason: 'The secrets backend reads the connections, variables and configuration Airflow asks for by name under the configured prefixes; the wildcard is the names under each prefix.',
+    appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:(secretsmanager|ssm):<AWS::Region>:<AWS::AccountId>:(secret|parameter)[:/].*\\/\\*$/' }],
+  },
   executeCommand: {
     id: 'AwsSolutions-IAM5',
     reason: 'ECS Exec: ssmmessages channel actions and logs:DescribeLogGroups support no resource ARNs (an opt-in operator access).',

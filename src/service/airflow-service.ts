@@ -15,10 +15,11 @@ import { DagSourceConfig, IDagSource } from '../dags/i-dag-source';
 import { AirflowOptions } from '../private/airflow-options';
 import { sharedEnvironment, sharedSecrets } from '../private/config';
 import { AIRFLOW_USER, DEFAULTS, PORTS } from '../private/defaults';
-import { checkEnvironment } from '../private/environment-check';
+import { checkAcrossLevels, checkEnvironment, ecsSecretsOnly, warnPipAdditionalRequirements } from '../private/environment-check';
 import { airflowTask } from '../private/fargate-task';
 import { acknowledgeNag, NAG } from '../private/nag';
 import { checkCount, isConcrete, isConcreteString, Problems } from '../private/validation';
+import { SecretsBackend } from '../secrets-backend/secrets-backend';
 import { IAirflowStorage } from '../storage/i-airflow-storage';
 
 /**
@@ -170,6 +171,14 @@ export interface AirflowServiceProps extends ApiServerOptions, CeleryWorkerOptio
   readonly autoscaled?: boolean;
 
   /**
+   * Airflow's secrets backend: connections, variables and configuration from AWS Secrets Manager
+   * or SSM Parameter Store; the task role may read under its prefixes.
+   *
+   * @default - none: connections and variables live in the metadata database and environment
+   */
+  readonly secretsBackend?: SecretsBackend;
+
+  /**
    * For a Celery worker service of a worker pool (`AirflowOnEcs` `workerPools`): the pool's name,
    * which synth messages use (`workerPools.<name>.cpu …`).
    *
@@ -239,6 +248,7 @@ export class AirflowService extends Construct implements ec2.IConnectable, iam.I
     this.propPath = isWorker && props.poolName !== undefined ? `workerPools.${props.poolName}` : spec.prop;
 
     validate(new Problems(this), props, this.propPath, { cpu, memoryLimitMiB, isWorker, isApiServer, hasNamespace: namespace !== undefined });
+    warnPipAdditionalRequirements(this, props.environment, `${this.propPath}.`);
 
     // every variable the component gets from the library: all in MANAGED_VARIABLES (private/config.ts)
     const environment = {
@@ -254,10 +264,11 @@ export class AirflowService extends Construct implements ec2.IConnectable, iam.I
       ...(isWorker ? { AIRFLOW__CELERY__WORKER_CONCURRENCY: `${this.concurrency}` } : {}),
       ...(props.maxQueueWait ? queueWaitEnvironment(props.maxQueueWait) : {}),
       ...(props.parallelism !== undefined ? { AIRFLOW__CORE__PARALLELISM: `${props.parallelism}` } : {}),
+      ...props.secretsBackend?.environment,
       ...props.deploymentEnvironment,
       ...props.environment,
     };
-    const secrets = { ...sharedSecrets(props.storage), ...props.deploymentSecrets, ...props.secrets };
+    const secrets = { ...sharedSecrets(props.storage), ...ecsSecretsOnly(props.deploymentSecrets), ...ecsSecretsOnly(props.secrets) };
 
     const task = airflowTask(this, {
       vpc: props.cluster.vpc,
@@ -363,6 +374,9 @@ export class AirflowService extends Construct implements ec2.IConnectable, iam.I
       props.storage.logBucket.grantReadWrite(this.taskDefinition.taskRole, 'logs/*');
     }
     acknowledgeNag(this.taskDefinition.taskRole, [NAG.logBucketObjects], true);
+    // tasks start only once they may read the backend
+    const backendPolicy = props.secretsBackend?.grantRead(this, this.taskDefinition.taskRole);
+    if (backendPolicy) this.service.node.addDependency(backendPolicy);
   }
 
   /**
@@ -476,6 +490,10 @@ function validate(problems: Problems, props: AirflowServiceProps, prop: string, 
     problems.add(`${prop}.desiredCount (${props.desiredCount}) has no effect on an autoscaled service; use the scaling's minCapacity and maxCapacity`);
   }
   checkEnvironment(problems, props, AirflowOptions.of((props.image ?? AirflowImage.official()).airflowVersion), `${prop}.`);
+  checkAcrossLevels(problems, [
+    { prop: '', environment: props.deploymentEnvironment, secrets: props.deploymentSecrets },
+    { prop: `${prop}.`, environment: props.environment, secrets: props.secrets },
+  ]);
   if (!d.isWorker) {
     for (const [name, value] of [['concurrency', props.concurrency], ['queues', props.queues], ['poolName', props.poolName]] as const) {
       if (value !== undefined) problems.add(`${name} (${JSON.stringify(value)}) is only for AirflowComponent.CELERY_WORKER, not ${componentName}; remove it`);

@@ -2,6 +2,8 @@ import { Annotations, Token } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as route53Targets from 'aws-cdk-lib/aws-route53-targets';
 import { Construct } from 'constructs';
 import { acknowledgeNag, NAG } from '../private/nag';
 import { Problems } from '../private/validation';
@@ -38,16 +40,30 @@ export interface InternalWebAccessOptions {
  * Options of an internet-facing HTTPS load balancer.
  */
 export interface PublicHttpsWebAccessOptions {
-  /** The certificate for HTTPS on port 443 (from ACM, for `domainName`). */
-  readonly certificate: acm.ICertificate;
+  /**
+   * The certificate for HTTPS on port 443 (from ACM, for `domainName`).
+   *
+   * @default - with `hostedZone`: a new ACM certificate for `domainName`, validated through DNS
+   * records in the zone; without: required
+   */
+  readonly certificate?: acm.ICertificate;
 
   /**
-   * The domain name users reach Airflow at (you point it at the load balancer), used for
-   * `[api] base_url`.
+   * The domain name users reach Airflow at, used for `[api] base_url`. With `hostedZone` the
+   * library creates its alias record; without, you point it at the load balancer.
    *
-   * @default - the load balancer's DNS name (browsers will warn: the certificate does not match it)
+   * @default - the load balancer's DNS name (browsers will warn: the certificate does not match it); required with `hostedZone`
    */
   readonly domainName?: string;
+
+  /**
+   * The Route 53 public hosted zone that holds `domainName`: the library creates the alias record
+   * pointing `domainName` at the load balancer and, without `certificate`, validates the new
+   * certificate through it.
+   *
+   * @default - no DNS record: point `domainName` at the load balancer yourself
+   */
+  readonly hostedZone?: route53.IHostedZone;
 
   /**
    * IPv4 CIDR ranges allowed to reach the load balancer, for example your office or VPN.
@@ -106,11 +122,12 @@ export abstract class WebAccess {
   }
 
   /**
-   * An internet-facing load balancer serving HTTPS with your certificate, optionally limited to
-   * some CIDR ranges.
+   * An internet-facing load balancer serving HTTPS, optionally limited to some CIDR ranges; HTTP on
+   * port 80 redirects to HTTPS. With `hostedZone` and `domainName`, the library creates the alias
+   * record and, unless you pass `certificate`, a DNS-validated ACM certificate.
    */
   public static publicHttps(options: PublicHttpsWebAccessOptions): WebAccess {
-    return new LoadBalancedWebAccess({ internetFacing: true, ...options });
+    return new LoadBalancedWebAccess({ internetFacing: true, httpsRequested: true, ...options });
   }
 
   /**
@@ -132,6 +149,9 @@ export abstract class WebAccess {
 
 interface LoadBalancedOptions extends InternalWebAccessOptions {
   readonly internetFacing: boolean;
+  /** HTTPS was asked for (`publicHttps`), with a certificate given or to create. */
+  readonly httpsRequested?: boolean;
+  readonly hostedZone?: route53.IHostedZone;
 }
 
 class LoadBalancedWebAccess extends WebAccess {
@@ -140,8 +160,13 @@ class LoadBalancedWebAccess extends WebAccess {
   }
 
   public bind(scope: Construct, { vpc }: WebAccessBindOptions): WebAccessConfig {
-    const { internetFacing, certificate, domainName, allowedCidrs } = this.options;
+    const { internetFacing, domainName, allowedCidrs, hostedZone, httpsRequested } = this.options;
     const problems = new Problems(scope);
+    checkDns(problems, this.options);
+    const certificate = this.options.certificate
+      ?? (httpsRequested && hostedZone && domainName !== undefined
+        ? new acm.Certificate(scope, 'Certificate', { domainName, validation: acm.CertificateValidation.fromDns(hostedZone) })
+        : undefined);
     for (const cidr of allowedCidrs ?? []) {
       if (!Token.isUnresolved(cidr) && !IPV4_CIDR.test(cidr)) {
         problems.add(`webAccess.allowedCidrs entry '${cidr}' is not an IPv4 CIDR range; write it like '203.0.113.0/24' (a single address is '203.0.113.7/32')`);
@@ -177,8 +202,19 @@ class LoadBalancedWebAccess extends WebAccess {
     // Invalid entries are reported above; CDK's Peer.ipv4 would throw before they are.
     const validCidrs = allowedCidrs?.filter(c => Token.isUnresolved(c) || IPV4_CIDR.test(c));
     const peers = validCidrs?.map(c => ec2.Peer.ipv4(c)) ?? (internetFacing ? [ec2.Peer.anyIpv4()] : vpcPeer(vpc, problems));
+    // public HTTPS: plain HTTP answers with a redirect, so that typed-in http:// addresses work
+    const redirect = internetFacing && https;
+    if (redirect) loadBalancer.addRedirect({ sourcePort: 80, targetPort: 443, open: false });
     for (const peer of peers) {
       securityGroup.addIngressRule(peer, ec2.Port.tcp(port), `Airflow UI and API from ${peer.uniqueId}`);
+      if (redirect) securityGroup.addIngressRule(peer, ec2.Port.tcp(80), `Redirect to HTTPS from ${peer.uniqueId}`);
+    }
+    if (hostedZone && domainName !== undefined && zoneNameOf(hostedZone) !== undefined) {
+      new route53.ARecord(scope, 'DnsRecord', {
+        zone: hostedZone,
+        recordName: domainName,
+        target: route53.RecordTarget.fromAlias(new route53Targets.LoadBalancerTarget(loadBalancer)),
+      });
     }
     acknowledgeNag(loadBalancer, [NAG.loadBalancerAccessLogs]);
     if (allowedCidrs === undefined) {
@@ -204,4 +240,40 @@ function vpcPeer(vpc: ec2.IVpc, problems: Problems): ec2.IPeer[] {
     return [];
   }
   return [ec2.Peer.ipv4(cidr)];
+}
+
+/** What `publicHttps` needs for DNS and its certificate, and a zone that holds the domain. */
+function checkDns(problems: Problems, options: LoadBalancedOptions): void {
+  const { httpsRequested, certificate, hostedZone, domainName } = options;
+  if (httpsRequested && certificate === undefined && hostedZone === undefined) {
+    problems.add('webAccess: WebAccess.publicHttps() needs a certificate; pass certificate (an ACM certificate for domainName), '
+      + 'or hostedZone and domainName for a DNS-validated one the library creates');
+  }
+  if (hostedZone !== undefined && domainName === undefined) {
+    problems.add(`webAccess.hostedZone (${hostedZone.node.path}) is given without domainName; pass the name users reach Airflow at, such as 'airflow.<your zone>'`);
+    return;
+  }
+  if (hostedZone === undefined || domainName === undefined || Token.isUnresolved(domainName)) return;
+  const zoneName = zoneNameOf(hostedZone);
+  if (zoneName === undefined) {
+    problems.add(`webAccess.hostedZone (${hostedZone.node.path}) was imported without its zone name, which the alias record needs; `
+      + 'import it with route53.HostedZone.fromHostedZoneAttributes({ hostedZoneId, zoneName }) or fromLookup');
+    return;
+  }
+  if (Token.isUnresolved(zoneName)) return;
+  const zone = zoneName.replace(/\.$/, '').toLowerCase();
+  const name = domainName.replace(/\.$/, '').toLowerCase();
+  if (name !== zone && !name.endsWith(`.${zone}`)) {
+    problems.add(`webAccess.domainName ('${domainName}') is not in webAccess.hostedZone ('${zoneName}'): Route 53 would reject the record and the certificate `
+      + `could not be validated; pass a name ending in '.${zone}', or the hosted zone of ${domainName}`);
+  }
+}
+
+/** A hosted zone's name, or undefined for a zone imported by id alone (whose zoneName throws). */
+function zoneNameOf(zone: route53.IHostedZone): string | undefined {
+  try {
+    return zone.zoneName;
+  } catch {
+    return undefined;
+  }
 }

@@ -294,7 +294,12 @@ export class Deployment {
     }
     const param = stack.template.Parameters?.[name];
     if (param) {
-      if (param.Type?.startsWith('AWS::SSM::Parameter::Value')) return param.Default === '/cdk-bootstrap/hnb659fds/version' ? '30' : `ssm:${param.Default}`;
+      if (param.Type?.startsWith('AWS::SSM::Parameter::Value')) {
+        if (param.Default === '/cdk-bootstrap/hnb659fds/version') return '30';
+        // a parameter another stack of the assembly writes (the storage stack's endpoints): its value
+        const written = this.resources('AWS::SSM::Parameter').find(r => this.resolve(r.stack, r.resource.Properties.Name) === param.Default);
+        return written ? this.resolve(written.stack, written.resource.Properties.Value) : `ssm:${param.Default}`;
+      }
       if (param.Default === undefined) throw new Error(`${stack.id}: parameter ${name} has no default; the local ECS runtime takes no parameters`);
       return param.Default;
     }

@@ -317,16 +317,21 @@ describe('the drain check: is this worker\'s deployment still the primary one?',
       req.on('data', c => body += c);
       req.on('end', () => {
         if (req.method === 'GET' && req.url === '/v4/abc/task') {
-          return res.end(JSON.stringify({ Cluster: 'arn:aws:ecs:eu-west-1:1:cluster/airflow', TaskARN: 'arn:aws:ecs:eu-west-1:1:task/airflow/t1' }));
+          res.end(JSON.stringify({ Cluster: 'arn:aws:ecs:eu-west-1:1:cluster/airflow', TaskARN: 'arn:aws:ecs:eu-west-1:1:task/airflow/t1' }));
+          return;
         }
         const action = String(req.headers['x-amz-target']).split('.').pop()!;
         const request = JSON.parse(body);
         calls.push(`${action} ${JSON.stringify(request)}`);
         res.setHeader('Content-Type', 'application/x-amz-json-1.1');
-        if (action === 'DescribeTasks') return res.end(JSON.stringify({ tasks: [{ taskArn: request.tasks[0], ...task }], failures: [] }));
-        if (action === 'DescribeServices') return res.end(JSON.stringify({ services: [{ serviceName: request.services[0], deployments }], failures: [] }));
-        res.statusCode = 400;
-        res.end('{}');
+        if (action === 'DescribeTasks') {
+          res.end(JSON.stringify({ tasks: [{ taskArn: request.tasks[0], ...task }], failures: [] }));
+        } else if (action === 'DescribeServices') {
+          res.end(JSON.stringify({ services: [{ serviceName: request.services[0], deployments }], failures: [] }));
+        } else {
+          res.statusCode = 400;
+          res.end('{}');
+        }
       });
     });
     await new Promise<void>(r => server.listen(port, '127.0.0.1', r));

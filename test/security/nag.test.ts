@@ -16,7 +16,10 @@ import * as fc from 'fast-check';
 import { createApp as basicApp } from '../../examples/basic/app';
 import { createApp as gitSyncApp } from '../../examples/git-sync/app';
 import { createApp as workerPoolsApp } from '../../examples/worker-pools/app';
-import { AirflowImage, AirflowOnEcs, AirflowOnEcsProps, AirflowStorage, AirflowStorageProps, AirflowVersion, DagSource, GitCredentials, WebAccess } from '../../src';
+import {
+  AirflowImage, AirflowOnEcs, AirflowOnEcsProps, AirflowStorage, AirflowStorageProps, AirflowVersion, DagSource, GitCredentials,
+  SecretsBackend, Smtp, WebAccess,
+} from '../../src';
 
 const KNOWN_HOSTS = 'github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
 
@@ -76,6 +79,8 @@ const maximal = () => deployment(s => ({
   workers: { cpu: 2048, memoryLimitMiB: 8192, concurrency: 16, minCapacity: 1, maxCapacity: 20, spot: true, onDemandBase: 1 },
   environment: { AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG: '32' },
   enableExecuteCommand: true,
+  secretsBackend: SecretsBackend.secretsManager({ configPrefix: 'airflow/config' }),
+  smtp: { host: Smtp.sesHost('eu-west-1'), fromAddress: 'airflow@example.com', credentials: ecs.Secret.fromSecretsManager(secretsmanager.Secret.fromSecretNameV2(s, 'Smtp', 'smtp')) },
 }), { database: { multiAz: true, instanceType: ec2.InstanceType.of(ec2.InstanceClass.R6G, ec2.InstanceSize.LARGE) }, broker: { replicas: 1 } });
 
 describe('AwsSolutions checks', () => {
@@ -84,6 +89,7 @@ describe('AwsSolutions checks', () => {
     ['examples/git-sync', () => gitSyncApp()],
     ['examples/worker-pools', () => workerPoolsApp()],
     ['a maximal configuration', maximal],
+    ['connections and variables from Parameter Store', () => deployment({ secretsBackend: SecretsBackend.parameterStore() })],
     ['public HTTPS open to the internet', () => deployment(s => ({ webAccess: WebAccess.publicHttps({ certificate: acm.Certificate.fromCertificateArn(s, 'C', 'arn:aws:acm:eu-west-1:123456789012:certificate/x') }) }))],
   ])('%s: no unacknowledged finding', (_name, app) => {
     expect(nagFindings(app())).toEqual([]);
