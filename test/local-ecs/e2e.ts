@@ -19,7 +19,9 @@ import { ExternalSecret } from './assembly';
 import { LocalEcs } from './cluster';
 import { elapsed, log } from './log';
 import { ensureRequirements } from './requirements';
-import { adminCredentials, ALL_SCENARIOS, coldStart, dagRun, login, resources, Scenario, ScenarioContext, UsageSampler, workerPools } from './scenarios';
+import {
+  adminCredentials, ALL_SCENARIOS, coldStart, dagRun, login, resources, Scenario, ScenarioContext, secretsBackend, UsageSampler, workerPools,
+} from './scenarios';
 import { createApp as createBasicApp } from '../../examples/basic/app';
 import { createApp as createWorkerPoolsApp } from '../../examples/worker-pools/app';
 import { AirflowVersion } from '../../src';
@@ -266,8 +268,8 @@ async function main(): Promise<void> {
         assembly: synth('byo-database', createByoApp),
         dags: E2E_DAGS,
         // the password reaches every component through the migration, the cold start and a DAG run;
-        // the login is the same as in the default run
-        scenarios: [coldStart, dagRun],
+        // the login is the same as in the default run; the team's connections in Secrets Manager
+        scenarios: [coldStart, dagRun, secretsBackend],
         externalSecrets: [{ name: BYO_SECRET_NAME, value: JSON.stringify({ username: 'airflow_byo', password: EXCLUDED_CHARACTERS_PASSWORD }) }],
       });
     }

@@ -772,6 +772,42 @@ export const draining: Scenario = {
   },
 };
 
+// --- 14. connections and variables from the secrets backend ------------------------------------
+
+export const secretsBackend: Scenario = {
+  id: 14,
+  name: 'a task reads a connection and a variable that exist only in Secrets Manager (the secrets backend)',
+  async run({ ecs, client }) {
+    const backend = ecs.environmentValue('AIRFLOW__SECRETS__BACKEND');
+    const kwargs = JSON.parse(ecs.environmentValue('AIRFLOW__SECRETS__BACKEND_KWARGS') ?? '{}');
+    assert(backend === 'airflow.providers.amazon.aws.secrets.secrets_manager.SecretsManagerBackend', `AIRFLOW__SECRETS__BACKEND is ${backend}`);
+    // the team's secrets, in the Secrets Manager stand-in, under the configured prefixes
+    const conn = { conn_type: 'http', host: 'backend.example.com', login: 'e2e', password: 'p@ss/w:rd%' };
+    ecs.moto.python([
+      "sm = client('secretsmanager')",
+      'for name, value in args.items():',
+      '    try:',
+      '        sm.create_secret(Name=name, SecretString=value)',
+      '    except sm.exceptions.ResourceExistsException:',
+      '        sm.put_secret_value(SecretId=name, SecretString=value)',
+    ].join('\n'), {
+      [`${kwargs.connections_prefix}/e2e_backend_conn`]: JSON.stringify(conn),
+      [`${kwargs.variables_prefix}/e2e_backend_var`]: 'from-secrets-manager',
+    }, ecs.deployment.stacks[0].region);
+    // neither exists in Airflow's database
+    const inDb = await client.api('/api/v2/connections/e2e_backend_conn').then(() => true, () => false);
+    assert(!inDb, 'e2e_backend_conn is in the metadata database: the scenario would not prove the backend');
+    await client.waitForDag('e2e_secrets_backend', 5 * 60_000);
+    const runId = await client.trigger('e2e_secrets_backend');
+    const state = await client.waitForRun('e2e_secrets_backend', runId, 10 * 60_000);
+    const taskLog = await client.log('e2e_secrets_backend', runId, 'read_from_secrets_manager', 1).catch(e => `(no log: ${e})`);
+    assert(state === 'success', `the run ended ${state}:\n${taskLog.slice(-1500)}`);
+    const line = taskLog.split('\n').find(l => l.includes('from the secrets backend'));
+    return `${kwargs.connections_prefix}/e2e_backend_conn and ${kwargs.variables_prefix}/e2e_backend_var read on a worker `
+      + `(password with / : % intact; a missing variable fell back to its default): ${line?.replace(/^.*from the secrets backend: /, '').trim()}`;
+  },
+};
+
 export const ALL_SCENARIOS: Scenario[] = [
   coldStart, login, dagRun, scaling, warmShutdown, faults, securityGroupsScenario, resources, dbClean, sidecarRestart, airflowMetrics, draining,
 ];

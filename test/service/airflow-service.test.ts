@@ -73,10 +73,10 @@ describe('bad input is refused at synth with the prop, the value and the fix', (
     ['negative desired count', { triggerer: { desiredCount: -1 } }, /triggerer\.desiredCount \(-1\) must be a whole number >= 0/],
     ['zero worker concurrency', { workers: { concurrency: 0 } }, /workers\.concurrency \(0\) must be a whole number >= 1/],
     ['worker concurrency the memory cannot hold', { workers: { concurrency: 64 } },
-      /workers\.concurrency \(64\) is too high for workers\.memoryLimitMiB \(3072\): a worker needs 512 MiB of its own, 256 MiB per running task and 192 MiB for scale-in-protection \(128\), Service Connect proxy \(64\), 17088 MiB in all; lower concurrency to 9 or raise memoryLimitMiB to 17088 or more/],
+      /workers\.concurrency \(64\) is too high for workers\.memoryLimitMiB \(3072\): a worker needs 512 MiB of its own, 256 MiB per running task and 256 MiB for scale-in-protection \(128\), airflow-metrics \(64\), Service Connect proxy \(64\), 17152 MiB in all; lower concurrency to 9 or raise memoryLimitMiB to 17152 or more/],
     // pitfall #45: the story's worker died at 1 GiB; 256 MiB per task alone would have let it through at concurrency 4
     ['pitfall #45: the story\'s 1 GiB worker at concurrency 4', { workers: { cpu: 512, memoryLimitMiB: 1024, concurrency: 4 } },
-      /workers\.concurrency \(4\) is too high for workers\.memoryLimitMiB \(1024\): .* 1728 MiB in all; lower concurrency to 1 or raise memoryLimitMiB to 1728 or more/],
+      /workers\.concurrency \(4\) is too high for workers\.memoryLimitMiB \(1024\): .* 1792 MiB in all; lower concurrency to 1 or raise memoryLimitMiB to 1792 or more/],
     ['task ephemeral storage Fargate does not offer', { workers: { ephemeralStorageGiB: 20 } },
       /workers\.ephemeralStorageGiB \(20\) must be a whole number from 21 to 200; omit it for Fargate's 20 GiB, or raise it to 21 or more/],
     ['task ephemeral storage above Fargate\'s 200 GiB', { scheduler: { ephemeralStorageGiB: 500 } }, /scheduler\.ephemeralStorageGiB \(500\) must be a whole number from 21 to 200/],
@@ -149,14 +149,18 @@ describe('bad input is refused at synth with the prop, the value and the fix', (
     test('the defaults (3 GiB, 8 tasks) and the story\'s fix (2 GiB) pass, with git-sync', () => {
       const dags = DagSource.gitSync({ repository: 'https://github.com/acme/dags.git' });
       expect(synthError(stack => new AirflowOnEcs(stack, 'Airflow', { dags }))).toBe('');
-      // 512 + 5 x 256 + 128 (scale-in protection) + 64 (git-sync) + 64 (proxy) = 2048: Amazon MWAA's mw1.small runs 5 tasks in 2 GiB
-      expect(synthError(stack => new AirflowOnEcs(stack, 'Airflow', { dags, workers: { memoryLimitMiB: 2048, concurrency: 5 } }))).toBe('');
+      // 512 + 5 x 256 + 128 (scale-in protection) + 64 (airflow-metrics) + 64 (proxy) = 2048: Amazon MWAA's mw1.small runs 5 tasks in 2 GiB
+      expect(synthError(stack => new AirflowOnEcs(stack, 'Airflow', { workers: { memoryLimitMiB: 2048, concurrency: 5 } }))).toBe('');
+      // git-sync's 64 MiB on top: 4 tasks
+      expect(synthError(stack => new AirflowOnEcs(stack, 'Airflow', { dags, workers: { memoryLimitMiB: 2048, concurrency: 4 } }))).toBe('');
     });
 
     test('one more task than fits fails, and the sidecars are named', () => {
       const dags = DagSource.gitSync({ repository: 'https://github.com/acme/dags.git' });
-      expect(synthError(stack => new AirflowOnEcs(stack, 'Airflow', { dags, workers: { memoryLimitMiB: 2048, concurrency: 6 } })))
-        .toMatch(/workers\.concurrency \(6\) is too high for workers\.memoryLimitMiB \(2048\): a worker needs 512 MiB of its own, 256 MiB per running task and 256 MiB for git-sync \(64\), scale-in-protection \(128\), Service Connect proxy \(64\), 2304 MiB in all; lower concurrency to 5 or raise memoryLimitMiB to 2304 or more/);
+      expect(synthError(stack => new AirflowOnEcs(stack, 'Airflow', { dags, workers: { memoryLimitMiB: 2048, concurrency: 5 } })))
+        .toMatch(new RegExp('workers\\.concurrency \\(5\\) is too high for workers\\.memoryLimitMiB \\(2048\\): a worker needs 512 MiB of its own, 256 MiB per running task '
+          + 'and 320 MiB for git-sync \\(64\\), scale-in-protection \\(128\\), airflow-metrics \\(64\\), Service Connect proxy \\(64\\), 2112 MiB in all; '
+          + 'lower concurrency to 4 or raise memoryLimitMiB to 2112 or more'));
     });
 
     test('a worker pool is checked under its own name', () => {

@@ -1,11 +1,12 @@
 // The local ECS runtime's bring-your-own database app: the team's own PostgreSQL instance, whose
 // credentials Airflow reads from a secret the team created (imported by name, so its password may
-// hold any character, including every one Secrets Manager's generator excludes for RDS).
+// hold any character, including every one Secrets Manager's generator excludes for RDS), and the
+// team's connections and variables in Secrets Manager (the secrets backend).
 import { App, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { AirflowOnEcs, AirflowStorage } from '../../../src';
+import { AirflowOnEcs, AirflowStorage, SecretsBackend } from '../../../src';
 
 /** The name of the imported secret: JSON with `username` and `password`. */
 export const BYO_SECRET_NAME = 'airflow/byo-database';
@@ -35,7 +36,7 @@ export function createApp(app: App = new App()): App {
     vpc,
     database: { existingInstance: database, existingSecret: secret },
   });
-  new AirflowOnEcs(stack, 'Airflow', { storage });
+  new AirflowOnEcs(stack, 'Airflow', { storage, secretsBackend: SecretsBackend.secretsManager() });
   return app;
 }
 
