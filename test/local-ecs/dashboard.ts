@@ -9,7 +9,13 @@ import * as path from 'path';
 import { LocalEcs } from './cluster';
 
 interface Series { label: string; right: boolean; points: [number, number][] }
-interface Panel { title: string; x: number; y: number; width: number; height: number; kind: 'graph' | 'alarms' | 'text'; series: Series[]; alarms?: string[] }
+interface Panel {
+  title: string; x: number; y: number; width: number; height: number; kind: 'graph' | 'alarms' | 'text'; series: Series[]; alarms?: string[];
+  /** Its metrics come from AWS services the runtime does not stand in for. */
+  fromAws?: boolean;
+}
+
+const AWS_NAMESPACES = /^AWS\/(RDS|ElastiCache|ApplicationELB)$/;
 
 /** Every number a widget shows, fetched from moto in one Python run. */
 const FETCH = `
@@ -43,17 +49,29 @@ def MAX(items):
 def search(expr, stat, period):
     m = re.match(r"\\{([^,}]+),([^}]*)\\}\\s*(.*)", expr)
     namespace, wanted = m.group(1), dict(re.findall(r'(\\w+)="([^"]*)"', m.group(3)))
-    out = []
+    out, seen = [], set()
     for metric in cw.list_metrics(Namespace=namespace, MetricName=wanted.get('MetricName'))['Metrics']:
         dims = {d['Name']: d['Value'] for d in metric['Dimensions']}
+        key = tuple(sorted(dims.items()))
+        if key in seen:
+            continue
+        seen.add(key)
         if all(dims.get(k) == v for k, v in wanted.items() if k != 'MetricName'):
             out.append((' '.join(v for k, v in sorted(dims.items()) if k not in wanted), stats(namespace, metric['MetricName'], dims, stat, period)))
     return out
 
 result = []
 for widget in args['widgets']:
-    series, values = [], {}
-    for row in widget['rows']:
+    values = {}
+    # metrics first (an expression's inputs follow it in the widget's list), then expressions, in order
+    fetched = {}
+    for i, row in enumerate(widget['rows']):
+        if 'expression' not in row:
+            fetched[i] = stats(row['namespace'], row['name'], row['dims'], row['stat'], row['period'])
+            if row.get('id'):
+                values[row['id']] = fetched[i]
+    series = []
+    for i, row in enumerate(widget['rows']):
         if 'expression' in row:
             e = row['expression']
             if e.startswith('SEARCH('):
@@ -64,12 +82,8 @@ for widget in args['widgets']:
             pts = eval(e, {'FILL': FILL, 'MAX': MAX}, {k: S(v) for k, v in values.items()})
             if row.get('visible', True):
                 series.append({'label': row['label'], 'right': row['right'], 'points': sorted(pts.items())})
-        else:
-            pts = stats(row['namespace'], row['name'], row['dims'], row['stat'], row['period'])
-            if row.get('id'):
-                values[row['id']] = pts
-            if row.get('visible', True):
-                series.append({'label': row['label'], 'right': row['right'], 'points': sorted(pts.items())})
+        elif row.get('visible', True):
+            series.append({'label': row['label'], 'right': row['right'], 'points': sorted(fetched[i].items())})
     result.append(series)
 print(json.dumps(result))
 `;
@@ -104,6 +118,11 @@ function rowsOf(properties: any): any[] {
       label: options.label ?? plain[1],
     };
   });
+}
+
+/** `AirflowServices-AirflowMonitoringSchedulerHeartbeatAlarmE9BB7896-e68d76e9` -> `SchedulerHeartbeatAlarm`. */
+function alarmName(name: string): string {
+  return name.replace(/^[^-]+-/, '').replace(/[0-9A-F]{8}-[a-z0-9]+$/, '').replace(/^Airflow(Monitoring)?/, '');
 }
 
 const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f'];
@@ -158,7 +177,10 @@ export async function renderDashboard(ecs: LocalEcs, file: string, minutes = 60)
   const panels: Panel[] = widgets.map(w => {
     const base = { title: w.properties.title ?? '', x: w.x, y: w.y, width: w.width, height: w.height };
     if (w.type === 'alarm') return { ...base, kind: 'alarms', series: [], alarms: w.properties.alarms.map((a: string) => a.split(':').pop()) };
-    if (w.type === 'metric') return { ...base, kind: 'graph', series: fetched[graphs.indexOf(w)] };
+    if (w.type === 'metric') {
+      const fromAws = rowsOf(w.properties).some(r => AWS_NAMESPACES.test(r.namespace ?? ''));
+      return { ...base, kind: 'graph', series: fetched[graphs.indexOf(w)], fromAws };
+    }
     return { ...base, kind: 'text', series: [] };
   });
   const to = Date.now();
@@ -176,14 +198,14 @@ export async function renderDashboard(ecs: LocalEcs, file: string, minutes = 60)
     const style = `left:${p.x * unit.w + 4}px;top:${p.y * unit.h + 4}px;width:${p.width * unit.w - 4}px;height:${p.height * unit.h - 4}px`;
     if (p.kind === 'alarms') {
       return `<div class="panel" style="${style}"><div class="title">${p.title} (states are evaluated by CloudWatch, not here)</div>`
-        + p.alarms!.map(a => `<span class="alarm">${a.replace(/^.*?(Airflow|Alarm)/, '$1')}</span>`).join('') + '</div>';
+        + p.alarms!.map(a => `<span class="alarm">${alarmName(a)}</span>`).join('') + '</div>';
     }
     const withData = p.series.filter(s => s.points.length > 0);
     const legend = p.series.map((s, i) => `<span style="color:${COLORS[i % COLORS.length]}">&#9632;</span><span>${s.label}${s.right ? ' (right)' : ''}`
       + `${s.points.length ? `: ${+s.points[s.points.length - 1][1].toFixed(2)}` : ''}</span>`).join('');
     const graph = withData.length
       ? svgGraph(p.series, p.width * unit.w - 22, p.height * unit.h - 62, from, to)
-      : '<div class="nodata">no data here: AWS publishes this metric (RDS, ElastiCache, the load balancer)</div>';
+      : `<div class="nodata">${p.fromAws ? 'no data here: AWS itself publishes these (RDS, ElastiCache, the load balancer)' : `no data in the last ${minutes} minutes`}</div>`;
     return `<div class="panel" style="${style}"><div class="title">${p.title}</div>${graph}<div class="legend">${legend}</div></div>`;
   }).join('')}</div></body></html>`;
 
