@@ -114,6 +114,15 @@ const example = project.addTask('example', {
 example.exec('scripts/run-example.sh', { receiveArgs: true });
 project.package.setScript('example', 'npx projen example');
 
+// `npm run bench`: synth time of examples/basic against a bare ApplicationLoadBalancedFargateService,
+// the CLI synth wall time, template sizes against CloudFormation's limits and the monthly cost
+// (scripts/bench.ts). Too slow for `npm test`; the README quotes it.
+project.addTask('bench', {
+  description: 'Time the synthesis of examples/basic (in process, against a bare ALB Fargate service, and with the CLI), size its templates and print its cost',
+  exec: 'ts-node --project tsconfig.dev.json scripts/bench.ts',
+  receiveArgs: true,
+});
+
 // `npm run e2e`: the local ECS runtime starts the synthesized example apps and runs every scenario
 // (test/local-ecs/README.md); `npm run e2e -- --app <cdk.out> --dags <folder>` runs any app.
 const e2e = project.addTask('e2e', {

@@ -3,7 +3,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-interface Template { Resources?: Record<string, { Type: string; Properties?: any; DependsOn?: string[] | string }> }
+export interface Template { Resources?: Record<string, { Type: string; Properties?: any; DependsOn?: string[] | string }> }
 
 export interface ComponentSummary {
   stack: string;
@@ -14,8 +14,13 @@ export interface ComponentSummary {
   desiredCount: string;
   scaling: string;
   spotPercent: number;
+  /** The autoscaled range of a worker service; fixed services have none. */
+  minCapacity?: number;
+  maxCapacity?: number;
   /** The Celery queues of a worker service. */
   queues?: string[];
+  /** The task's other containers (sidecars), each with its environment variables (CloudFormation functions as JSON). */
+  sidecars: Record<string, Record<string, string>>;
 }
 
 export interface AssemblySummary {
@@ -25,7 +30,7 @@ export interface AssemblySummary {
   images: string[];
 }
 
-function stackTemplates(assemblyDir: string): { name: string; template: Template }[] {
+export function stackTemplates(assemblyDir: string): { name: string; template: Template }[] {
   const manifest = JSON.parse(fs.readFileSync(path.join(assemblyDir, 'manifest.json'), 'utf8'));
   return Object.entries<any>(manifest.artifacts ?? {})
     .filter(([, a]) => a.type === 'aws:cloudformation:stack')
@@ -64,11 +69,20 @@ export function summarize(assemblyDir: string): AssemblySummary {
       const totalWeight = strategy?.reduce((n, s) => n + (s.Weight ?? 0), 0) ?? 0;
       const command: unknown[] = essential?.Command ?? [];
       const queuesAt = command.indexOf('--queues');
+      const sidecars: ComponentSummary['sidecars'] = {};
+      for (const c of td.Properties.ContainerDefinitions ?? []) {
+        if (c === essential) continue;
+        // values that are CloudFormation functions are kept as their JSON
+        sidecars[c.Name] = Object.fromEntries((c.Environment ?? []).map((e: any) => [e.Name, literal(e.Value)]));
+      }
       components.push({
         stack: name,
+        sidecars,
         component: essential?.Name ?? tdRef,
         queues: essential?.Name === 'celery-worker' ? (queuesAt >= 0 ? String(command[queuesAt + 1]).split(',') : ['default']) : undefined,
         scaling: target ? `${target.Properties.MinCapacity}–${target.Properties.MaxCapacity} on queue` : 'fixed',
+        minCapacity: target ? Number(target.Properties.MinCapacity) : undefined,
+        maxCapacity: target ? Number(target.Properties.MaxCapacity) : undefined,
         spotPercent: totalWeight > 0 ? Math.round(100 * spotWeight / totalWeight) : 0,
         cpu: literal(td.Properties.Cpu),
         memoryMiB: literal(td.Properties.Memory),

@@ -6,6 +6,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { report } from '../scripts/example-report';
 import { render, summarize } from '../scripts/summarize-assembly';
 
 /** Synthesizes an example app with the real CDK CLI and no AWS credentials; returns the assembly dir. */
@@ -81,7 +82,16 @@ test('examples/worker-pools synthesizes a default and a heavy pool, and the summ
   expect(render(summarize(outdir))).not.toContain('(default)');
 });
 
-test('the README shows what npm run example prints', () => {
+test('the README shows what npm run example prints: the summary and the monthly cost', () => {
   const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
-  expect(readme).toContain(`\`\`\`text\n${render(summarize(outdir))}\n\`\`\``);
+  expect(readme).toContain(`\`\`\`text\n${report(outdir)}\n\`\`\``);
+});
+
+test('the cost of examples/basic lists each component, the database, broker, NAT, load balancer, metrics and secrets', () => {
+  const text = report(outdir);
+  for (const item of ['api-server:', 'scheduler:', 'dag-processor:', 'triggerer:', 'celery-worker: 0–10', 'database: db.t4g.small',
+    'broker: 1 × cache.t4g.micro', 'NAT gateways: 1', 'load balancers: 1 ALB', 'custom metrics:', 'PutMetricData:', 'secrets:']) {
+    expect(text).toContain(`  ${item}`);
+  }
+  expect(text).toMatch(/Amazon MWAA mw1\.small at \$0\.49\/hour: \$357\.70 a month; idle, this deployment costs \d+% of it\./);
 });
