@@ -10,7 +10,14 @@ import { LocalEcs } from './cluster';
 
 interface Series { label: string; right: boolean; points: [number, number][] }
 interface Panel {
-  title: string; x: number; y: number; width: number; height: number; kind: 'graph' | 'alarms' | 'text'; series: Series[]; alarms?: string[];
+  title: string;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  kind: 'graph' | 'alarms' | 'text';
+  series: Series[];
+  alarms?: string[];
   /** Its metrics come from AWS services the runtime does not stand in for. */
   fromAws?: boolean;
 }

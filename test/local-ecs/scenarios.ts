@@ -705,7 +705,9 @@ export const airflowMetrics: Scenario = {
     assert(perDag.length === 0, `metrics named after DAGs or tasks were published: ${perDag.join(', ')}`);
     // the dashboard, drawn from its widget definitions with what the stand-in holds
     const shot = path.join(outDir, `dashboard-${label.replace(/[^a-z0-9.-]+/gi, '-')}.png`);
-    const drawn = await renderDashboard(ecs, shot, 60);
+    // the window: since the first task of the deployment started
+    const since = Math.min(...ecs.services.flatMap(svc => svc.tasks).map(t => t.startedAt ?? Date.now()));
+    const drawn = await renderDashboard(ecs, shot, Math.max(10, Math.ceil((Date.now() - since) / 60_000) + 1));
     assert(drawn.names.includes('Tasks: successes and failures (per minute)') && drawn.names.includes('Executor: open, queued and running slots'),
       `the dashboard's Airflow widgets show no data: ${drawn.names.join(', ')}`);
     // what it costs at CloudWatch's list prices (us-east-1): each metric (name + dimensions) $0.30 a
