@@ -439,6 +439,7 @@ export class AirflowOnEcs extends Construct {
       secrets: ecsSecretsOnly(props.secrets),
       logRetention: props.logRetention,
       vpcSubnets: props.taskSubnets,
+      secretsBackend: props.secretsBackend,
     });
 
     // Airflow's StatsD metrics, from every component that emits any worth publishing (the
