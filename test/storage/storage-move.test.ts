@@ -3,7 +3,7 @@
  * what the CDK's diff engine (@aws-cdk/cloudformation-diff, what `cdk diff` uses) reports for the
  * stateful resources, without and with `inlineStorageOf`; and the secrets kept when removed.
  */
-import { fullDiff, ResourceImpact } from '@aws-cdk/cloudformation-diff';
+import { fullDiff } from '@aws-cdk/cloudformation-diff';
 import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Construct } from 'constructs';
