@@ -30,6 +30,7 @@ import { WorkerPool } from './scaling/worker-pool';
 import { SecretsBackend } from './secrets-backend/secrets-backend';
 import { AirflowService, AirflowServiceProps } from './service/airflow-service';
 import { AirflowComponentOptions, ApiServerOptions } from './service/service-options';
+import { SingleSignOn } from './sso/single-sign-on';
 import { AirflowStorage } from './storage/airflow-storage';
 import { storageFor } from './storage/cross-stack';
 import { IAirflowStorage } from './storage/i-airflow-storage';
@@ -174,6 +175,16 @@ export interface AirflowOnEcsProps {
    * @default - no email settings: Airflow's defaults (localhost:25), so emails fail
    */
   readonly smtp?: SmtpOptions;
+
+  /**
+   * Single sign-on for the Airflow UI and REST API through the organization's identity provider,
+   * with Airflow roles from its groups: `SingleSignOn.oidc({ issuerUrl, clientId, clientSecret,
+   * rolesMapping: { 'airflow-admins': 'Admin' } })`. The api-server gets a generated
+   * `webserver_config.py` (FAB auth manager, `AUTH_OAUTH`); password sign-in ends.
+   *
+   * @default - users sign in with a user name and password kept in the metadata database
+   */
+  readonly singleSignOn?: SingleSignOn;
 
   /**
    * Airflow's secrets backend: connections, variables and (optionally) configuration read from AWS
@@ -350,7 +361,7 @@ export class AirflowOnEcs extends Construct {
       parallelism: sizesKnown ? poolSizes.reduce((sum, p) => sum + p.maxWorkers * p.concurrency, 0) : undefined,
     };
     const components: { component: AirflowComponent; id: string; options: Partial<AirflowServiceProps> }[] = [
-      { component: AirflowComponent.API_SERVER, id: 'ApiServer', options: props.apiServer ?? {} },
+      { component: AirflowComponent.API_SERVER, id: 'ApiServer', options: { ...props.apiServer, singleSignOn: props.singleSignOn } },
       { component: AirflowComponent.SCHEDULER, id: 'Scheduler', options: props.scheduler ?? {} },
       { component: AirflowComponent.DAG_PROCESSOR, id: 'DagProcessor', options: props.dagProcessor ?? {} },
       { component: AirflowComponent.TRIGGERER, id: 'Triggerer', options: props.triggerer ?? {} },
@@ -439,6 +450,7 @@ export class AirflowOnEcs extends Construct {
       secrets: ecsSecretsOnly(props.secrets),
       logRetention: props.logRetention,
       vpcSubnets: props.taskSubnets,
+      secretsBackend: props.secretsBackend,
     });
 
     // Airflow's StatsD metrics, from every component that emits any worth publishing (the

@@ -18,6 +18,7 @@ export * from './scaling/worker-autoscaling';
 export * from './scaling/worker-pool';
 export * from './service/airflow-service';
 export * from './service/service-options';
+export * from './sso/single-sign-on';
 export * from './storage/airflow-storage';
 export * from './storage/i-airflow-storage';
 export * from './storage/storage-options';

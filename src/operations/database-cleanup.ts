@@ -10,6 +10,7 @@ import { sharedEnvironment, sharedSecrets } from '../private/config';
 import { DEFAULTS, PORTS } from '../private/defaults';
 import { airflowTask } from '../private/fargate-task';
 import { Problems } from '../private/validation';
+import { SecretsBackend } from '../secrets-backend/secrets-backend';
 import { IAirflowStorage } from '../storage/i-airflow-storage';
 
 /** When and how much `airflow db clean` deletes. */
@@ -67,6 +68,14 @@ export interface AirflowDatabaseCleanupProps extends DatabaseCleanupOptions {
    * @default - the secrets every component shares
    */
   readonly secrets?: { [name: string]: ecs.Secret };
+  /**
+   * Airflow's secrets backend, the same as the components': `airflow db clean` reads its
+   * configuration like every component (a `configPrefix` may hold `sql_alchemy_conn_secret`), and
+   * the task role may read under the backend's prefixes.
+   *
+   * @default - no secrets backend
+   */
+  readonly secretsBackend?: SecretsBackend;
   /**
    * How long to keep the task's logs.
    *
@@ -126,6 +135,7 @@ export class AirflowDatabaseCleanup extends Construct {
       environment: {
         ...props.environment,
         ...sharedEnvironment({ storage: props.storage, executionApiServerUrl: `http://localhost:${PORTS.apiServer}/execution/` }),
+        ...props.secretsBackend?.environment,
         [RETENTION_ENV]: days !== undefined ? `${days}` : retention.toDays().toString(),
       },
       secrets: { ...props.secrets, ...sharedSecrets(props.storage) },
@@ -135,6 +145,7 @@ export class AirflowDatabaseCleanup extends Construct {
     this.securityGroup = task.securityGroup;
     this.logGroup = task.logGroup;
     task.securityGroup.connections.allowTo(props.storage.databaseConnections, ec2.Port.tcp(PORTS.postgres), 'Airflow database clean-up task to the metadata database');
+    const backendPolicy = props.secretsBackend?.grantRead(this, this.taskDefinition.taskRole);
 
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
       description: `airflow db clean: deletes metadata older than ${days ?? '?'} days`,
@@ -148,5 +159,7 @@ export class AirflowDatabaseCleanup extends Construct {
         retryAttempts: 2,
       }),
     });
+    // the first run must not find the task role without its read access
+    if (backendPolicy) this.schedule.node.addDependency(backendPolicy);
   }
 }

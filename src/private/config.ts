@@ -3,6 +3,7 @@ import { PORTS } from './defaults';
 import {
   BOOTSTRAP_ENV, BROKER_URL_CMD, FERNET_KEY_CMD, RESULT_BACKEND_CMD, RUNTIME_ENV, SQL_ALCHEMY_CONN_ASYNC_CMD, SQL_ALCHEMY_CONN_CMD,
 } from './runtime-commands';
+import { SSO_ENV } from '../sso/webserver-config';
 import type { IAirflowStorage } from '../storage/i-airflow-storage';
 
 /**
@@ -119,6 +120,8 @@ export const MANAGED_VARIABLES: Record<string, string> = {
   AIRFLOW__SMTP__SMTP_MAIL_FROM: 'smtp.fromAddress',
   AIRFLOW__EMAIL__FROM_EMAIL: 'smtp.fromAddress',
   AIRFLOW_CONN_SMTP_DEFAULT: 'smtp.credentials',
+  AIRFLOW__FAB__CONFIG_FILE: 'singleSignOn (the api-server writes a generated webserver_config.py there)',
+  ...Object.fromEntries(Object.values(SSO_ENV).map(n => [n, 'singleSignOn'])),
   AIRFLOW__SECRETS__BACKEND: 'secretsBackend',
   AIRFLOW__SECRETS__BACKEND_KWARGS: 'secretsBackend',
   AIRFLOW__CELERY__WORKER_CONCURRENCY: 'workers.concurrency',

@@ -60,6 +60,7 @@ export const DEFAULTS = {
   brokerEngineVersion: '8.0',
   brokerReplicas: 0,
   logBucketRemovalPolicy: 'RETAIN',
+  secretsRemovalPolicy: 'RETAIN',
 
   databaseCleanup: { retentionDays: 90, cpu: 512, memoryLimitMiB: 1024, batchSize: 10000 },
 

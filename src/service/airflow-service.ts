@@ -20,6 +20,8 @@ import { airflowTask } from '../private/fargate-task';
 import { acknowledgeNag, NAG } from '../private/nag';
 import { checkCount, isConcrete, isConcreteString, Problems } from '../private/validation';
 import { SecretsBackend } from '../secrets-backend/secrets-backend';
+import { SingleSignOn } from '../sso/single-sign-on';
+import { writeConfigThenRun } from '../sso/webserver-config';
 import { IAirflowStorage } from '../storage/i-airflow-storage';
 
 /**
@@ -31,6 +33,14 @@ export interface AirflowServiceProps extends ApiServerOptions, CeleryWorkerOptio
 
   /** The storage: database, broker, log bucket and shared secrets. */
   readonly storage: IAirflowStorage;
+
+  /**
+   * Single sign-on through the organization's identity provider, with roles from its groups
+   * (api-server only): `SingleSignOn.oidc({ ... })`.
+   *
+   * @default - users sign in with a user name and password kept in the metadata database
+   */
+  readonly singleSignOn?: SingleSignOn;
 
   /** Which Airflow component this service runs. */
   readonly component: AirflowComponent;
@@ -249,6 +259,11 @@ export class AirflowService extends Construct implements ec2.IConnectable, iam.I
 
     validate(new Problems(this), props, this.propPath, { cpu, memoryLimitMiB, isWorker, isApiServer, hasNamespace: namespace !== undefined });
     warnPipAdditionalRequirements(this, props.environment, `${this.propPath}.`);
+    const ssoProblems = new Problems(this);
+    if (props.singleSignOn && !isApiServer) {
+      ssoProblems.add(`singleSignOn is set on the ${props.component.name} service; it configures the api-server's sign-in: set it on the api-server only`);
+    }
+    const sso = isApiServer ? props.singleSignOn?._bind(this, ssoProblems) : undefined;
 
     // every variable the component gets from the library: all in MANAGED_VARIABLES (private/config.ts)
     const environment = {
@@ -265,10 +280,14 @@ export class AirflowService extends Construct implements ec2.IConnectable, iam.I
       ...(props.maxQueueWait ? queueWaitEnvironment(props.maxQueueWait) : {}),
       ...(props.parallelism !== undefined ? { AIRFLOW__CORE__PARALLELISM: `${props.parallelism}` } : {}),
       ...props.secretsBackend?.environment,
+      ...sso?.environment,
       ...props.deploymentEnvironment,
       ...props.environment,
     };
-    const secrets = { ...sharedSecrets(props.storage), ...ecsSecretsOnly(props.deploymentSecrets), ...ecsSecretsOnly(props.secrets) };
+    const secrets = {
+      ...sharedSecrets(props.storage), ...sso?.secrets, ...ecsSecretsOnly(props.deploymentSecrets), ...ecsSecretsOnly(props.secrets),
+    };
+    const command = isWorker && props.queues ? [...spec.command, '--queues', props.queues.join(',')] : spec.command;
 
     const task = airflowTask(this, {
       vpc: props.cluster.vpc,
@@ -281,7 +300,7 @@ export class AirflowService extends Construct implements ec2.IConnectable, iam.I
       logRetention: props.logRetention,
       containerId: 'Airflow',
       containerName: props.component.name,
-      command: isWorker && props.queues ? [...spec.command, '--queues', props.queues.join(',')] : spec.command,
+      command: sso ? writeConfigThenRun(command) : command,
       environment,
       secrets,
       healthCheck: spec.healthCheck,

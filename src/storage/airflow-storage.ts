@@ -9,6 +9,7 @@ import { Construct } from 'constructs';
 import { EndpointParameterNames, writeEndpointParameters } from './cross-stack';
 import { generatedSecret } from './generated-secret';
 import { AirflowStorageAttributes, IAirflowStorage } from './i-airflow-storage';
+import { airflowInSameStack, inlinePath, inlineStorageStillThere, inlineUniqueId, keepInlineLogicalIds } from './inline-ids';
 import { AirflowStorageProps } from './storage-options';
 import { DEFAULTS, PORTS } from '../private/defaults';
 import { acknowledgeNag, NAG } from '../private/nag';
@@ -72,7 +73,26 @@ export class AirflowStorage extends Construct implements IAirflowStorage {
     super(scope, id);
     const db = props.database ?? {};
     const broker = props.broker ?? {};
-    validate(new Problems(this), this, props);
+    const problems = new Problems(this);
+    validate(problems, this, props);
+    const inline = props.inlineStorageOf !== undefined ? inlinePath(props.inlineStorageOf) : undefined;
+    if (inline?.problem) problems.add(inline.problem);
+    const airflowPath = inline?.components;
+    if (airflowPath) {
+      keepInlineLogicalIds(this, airflowPath);
+      this.node.addValidation({
+        validate: () => {
+          if (!airflowInSameStack(this, airflowPath)) {
+            return [`inlineStorageOf ('${props.inlineStorageOf}'): stack ${Stack.of(this).node.path} has no construct at that path; logical ids are kept only within `
+              + 'one stack: create this storage in the stack of that AirflowOnEcs (README, "Moving inline storage out"), or remove inlineStorageOf for a new storage'];
+          }
+          const still = inlineStorageStillThere(this, airflowPath);
+          return still ? [`inlineStorageOf ('${props.inlineStorageOf}'): ${still.node.path} still exists, so both storages would have the same logical ids; `
+            + 'pass this storage to that AirflowOnEcs (storage: ...) so it creates none'] : [];
+        },
+      });
+    }
+    const secretsRemoval = props.secretsRemovalPolicy ?? RemovalPolicy[DEFAULTS.secretsRemovalPolicy];
 
     this.vpc = props.vpc ?? withoutZoneLookup(this, validZones(this, props.availabilityZones), zones => new ec2.Vpc(this, 'Vpc', {
       ...(zones ? { availabilityZones: [...zones] } : { maxAzs: DEFAULTS.vpcMaxAzs }),
@@ -87,12 +107,12 @@ export class AirflowStorage extends Construct implements IAirflowStorage {
     this.dataSubnets = props.dataSubnets ?? defaultDataSubnets(this.vpc);
 
     // --- shared secrets: generated once by Secrets Manager, only ever referenced by ARN ---
-    this.fernetKeySecret = generatedSecret(this, 'FernetKey', 'Airflow Fernet key (43 url-safe base64 characters; the containers add the "=" padding)', 43);
-    this.jwtSecret = generatedSecret(this, 'JwtSecret', 'Airflow [api_auth] jwt_secret, shared by every component', 64);
-    this.apiSecretKeySecret = generatedSecret(this, 'ApiSecretKey', 'Airflow [api] secret_key, shared by every component', 64);
-    this.adminPasswordSecret = generatedSecret(this, 'AdminPassword', 'Password of the Airflow admin user', 32);
+    this.fernetKeySecret = generatedSecret(this, 'FernetKey', 'Airflow Fernet key (43 url-safe base64 characters; the containers add the "=" padding)', 43, secretsRemoval);
+    this.jwtSecret = generatedSecret(this, 'JwtSecret', 'Airflow [api_auth] jwt_secret, shared by every component', 64, secretsRemoval);
+    this.apiSecretKeySecret = generatedSecret(this, 'ApiSecretKey', 'Airflow [api] secret_key, shared by every component', 64, secretsRemoval);
+    this.adminPasswordSecret = generatedSecret(this, 'AdminPassword', 'Password of the Airflow admin user', 32, secretsRemoval);
     // ElastiCache AUTH tokens allow only a few punctuation characters: letters and digits only.
-    this.brokerAuthTokenSecret = generatedSecret(this, 'BrokerAuthToken', 'AUTH token of the Airflow Celery broker (Valkey)', 64);
+    this.brokerAuthTokenSecret = generatedSecret(this, 'BrokerAuthToken', 'AUTH token of the Airflow Celery broker (Valkey)', 64, secretsRemoval);
 
     // --- metadata database ---
     this.databaseName = db.databaseName ?? DEFAULTS.databaseName;
@@ -107,6 +127,7 @@ export class AirflowStorage extends Construct implements IAirflowStorage {
         ?? rds.PostgresEngineVersion.of(DEFAULTS.databaseEngineMajorVersion, DEFAULTS.databaseEngineMajorVersion);
       this.databaseEngineMajorVersion = engineVersion.postgresMajorVersion;
       const secret = new rds.DatabaseSecret(this, 'DatabaseSecret', { username: DEFAULTS.databaseUsername });
+      secret.applyRemovalPolicy(secretsRemoval);
       // The database answers connections and never opens any: no egress.
       const databaseSecurityGroup = new ec2.SecurityGroup(this, 'DatabaseSecurityGroup', {
         vpc: this.vpc,
@@ -208,7 +229,7 @@ export class AirflowStorage extends Construct implements IAirflowStorage {
     if (replicas === 0) acknowledgeNag(this.broker, [NAG.brokerMultiAz]);
 
     // --- what changes when the database or the broker is replaced, for stacks that use this one ---
-    this._endpointParameters = writeEndpointParameters(this, {
+    this._endpointParameters = writeEndpointParameters(this, airflowPath && inlineUniqueId(this, airflowPath), {
       database: db.existingInstance ? undefined : {
         address: this.database.dbInstanceEndpointAddress,
         identifier: this.database.instanceIdentifier,

@@ -44,10 +44,12 @@ export interface EndpointValues {
  * known at synth (`/cdk-airflow-ecs/<stack name>/<construct id>/...`), so that another stack can
  * read them without an export. Undefined when the stack's name is not known at synth.
  */
-export function writeEndpointParameters(storage: Construct, values: EndpointValues): EndpointParameterNames | undefined {
+export function writeEndpointParameters(
+  storage: Construct, uniqueId: string | undefined, values: EndpointValues,
+): EndpointParameterNames | undefined {
   const stack = Stack.of(storage);
   if (Token.isUnresolved(stack.stackName)) return undefined;
-  const prefix = `/cdk-airflow-ecs/${stack.stackName}/${Names.uniqueId(storage)}`;
+  const prefix = `/cdk-airflow-ecs/${stack.stackName}/${uniqueId ?? Names.uniqueId(storage)}`;
   const write = (id: string, suffix: string, value: string, description: string) => {
     const parameterName = `${prefix}/${suffix}`;
     new ssm.StringParameter(storage, id, { parameterName, stringValue: value, description: `${description}, for the Airflow services stack` });

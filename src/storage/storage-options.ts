@@ -179,4 +179,25 @@ export interface AirflowStorageProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly logBucketRemovalPolicy?: RemovalPolicy;
+
+  /**
+   * What happens to the generated secrets (Fernet key, JWT secret, API secret key, admin password,
+   * broker AUTH token, database credentials) when they are removed from the stack. Keep them
+   * (`RETAIN`) wherever the database is kept: a database restored from a snapshot is unreadable
+   * without its credentials, and its connections and variables without the Fernet key.
+   * `RemovalPolicy.SNAPSHOT` is not available for secrets.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly secretsRemovalPolicy?: RemovalPolicy;
+
+  /**
+   * The path, from the stack, of the `AirflowOnEcs` that created this storage inline before it
+   * was moved out, such as `'Airflow'` for `new AirflowOnEcs(stack, 'Airflow')`. This storage's
+   * resources then keep the logical ids they had inside it, so the move (in the same stack) keeps
+   * the database, broker, bucket, secrets and VPC (README, "Moving inline storage out").
+   *
+   * @default - logical ids from this construct's own path
+   */
+  readonly inlineStorageOf?: string;
 }

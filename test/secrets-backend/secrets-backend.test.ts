@@ -1,6 +1,6 @@
 /**
- * The secrets backend: Airflow's [secrets] options in every component and the migration, and read
- * access scoped to the prefixes on each of their task roles.
+ * The secrets backend: Airflow's [secrets] options in every component, the migration and the
+ * scheduled db clean, and read access scoped to the prefixes on each of their task roles.
  */
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -28,8 +28,8 @@ describe('SecretsBackend.secretsManager', () => {
   const { template } = deploy({ secretsBackend: SecretsBackend.secretsManager({ configPrefix: 'airflow/config/' }) });
   const tds = taskDefinitions(template);
 
-  test('sets the backend and its prefixes in every component and the migration', () => {
-    for (const name of [...COMPONENTS, 'migrate']) {
+  test('sets the backend and its prefixes in every component, the migration and db clean', () => {
+    for (const name of [...COMPONENTS, 'migrate', 'db-clean']) {
       const main = tds[name].containers.find(c => c.Name === name)!;
       const env = envOf(main);
       expect(env.AIRFLOW__SECRETS__BACKEND).toBe('airflow.providers.amazon.aws.secrets.secrets_manager.SecretsManagerBackend');
@@ -41,12 +41,13 @@ describe('SecretsBackend.secretsManager', () => {
 
   test('lets every Airflow task role read secrets under the prefixes only, in a policy the tasks wait for', () => {
     const expected = ['airflow/connections', 'airflow/variables', 'airflow/config'].map(p => arn('secretsmanager', `:secret:${p}/*`));
-    for (const name of [...COMPONENTS, 'migrate']) {
+    const starters = ['AWS::ECS::Service', 'Custom::AirflowDatabaseMigration', 'AWS::Scheduler::Schedule'];
+    for (const name of [...COMPONENTS, 'migrate', 'db-clean']) {
       const role = tds[name].properties.TaskRoleArn['Fn::GetAtt'][0];
       const reads = statementsOf(template, role).filter(s => [s.statement.Action].flat().includes('secretsmanager:GetSecretValue'));
       expect({ name, resources: reads.flatMap(s => [s.statement.Resource].flat()) }).toEqual({ name, resources: expected });
       const dependents = Object.values<any>(template.toJSON().Resources)
-        .filter(r => (r.Type === 'AWS::ECS::Service' || r.Type === 'Custom::AirflowDatabaseMigration') && (r.DependsOn ?? []).includes(reads[0].policyId));
+        .filter(r => starters.includes(r.Type) && (r.DependsOn ?? []).includes(reads[0].policyId));
       expect({ name, dependents: dependents.length }).toEqual({ name, dependents: 1 });
     }
   });
