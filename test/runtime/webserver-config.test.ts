@@ -30,7 +30,7 @@ new AirflowOnEcs(stack, 'Airflow', {
 });
 const api = taskDefinitions(Template.fromStack(stack))['api-server'].containers.find(c => c.Name === 'api-server')!;
 // the container's environment as ECS sets it; the secret as ECS resolves it
-const containerEnv = { ...envOf(api) as Record<string, string>, CDK_AIRFLOW_SSO_CLIENT_SECRET: 's3cr3t' };
+const containerEnv: Record<string, string> = { ...envOf(api) as Record<string, string>, CDK_AIRFLOW_SSO_CLIENT_SECRET: 's3cr3t' };
 
 let dir: string;
 beforeAll(() => {
