@@ -264,7 +264,7 @@ describe('bad scaling input fails at synth with the prop, the value and the fix'
     ['a queue wait below Airflow\'s default', { workers: { maxQueueWait: Duration.minutes(5) } }, /workers\.maxQueueWait \(300 s\) must be between 10 minutes/],
     ['Spot percent above 100', { workers: { spotPercent: 120 } }, /workers\.spotPercent \(120\) must be a whole number from 0 to 100/],
     ['Spot percent with Spot off', { workers: { spot: false, spotPercent: 50 } }, /workers\.spotPercent \(50\) has no effect with workers\.spot: false/],
-    ['concurrency the default worker memory cannot hold', { workers: { cpu: 512, memoryLimitMiB: 1024 } }, /workers\.concurrency \(8\) is too high for workers\.memoryLimitMiB \(1024\): a worker needs 512 MiB of its own, 256 MiB per running task .* 2752 MiB in all; lower concurrency to 1 or raise memoryLimitMiB to 2752 or more/],
+    ['concurrency the default worker memory cannot hold', { workers: { cpu: 512, memoryLimitMiB: 1024 } }, /workers\.concurrency \(8\) is too high for workers\.memoryLimitMiB \(1024\): a worker needs 512 MiB of its own, 256 MiB per running task .* 2816 MiB in all; lower concurrency to 1 or raise memoryLimitMiB to 2816 or more/],
     ['the queue timeout in environment', { environment: { AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT: '60' } },
       /environment\.AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT is set by cdk-airflow-ecs from workers\.maxQueueWait; remove it and set workers\.maxQueueWait instead/],
     ['parallelism in environment', { scheduler: { environment: { AIRFLOW__CORE__PARALLELISM: '32' } } },
