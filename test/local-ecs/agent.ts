@@ -186,6 +186,9 @@ export class EcsAgent {
   }
 
   public stop(): void {
+    // containers keep HTTP connections open (botocore's pools to the ECS API and credentials):
+    // drop them with the server, or they outlive the tasks' network namespaces
+    this.server?.closeAllConnections();
     this.server?.close();
   }
 }

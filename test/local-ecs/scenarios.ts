@@ -712,8 +712,10 @@ export const airflowMetrics: Scenario = {
       `the dashboard's Airflow widgets show no data: ${drawn.names.join(', ')}`);
     // what it costs at CloudWatch's list prices (us-east-1): each metric (name + dimensions) $0.30 a
     // month, PutMetricData $0.01 per 1,000 calls; the calls counted from the sidecars' logs
-    const series = ecs.moto.python("print(json.dumps(len([m for m in client('cloudwatch').list_metrics(Namespace='CdkAirflowEcs/Airflow')['Metrics'] "
-      + "if m['MetricName'] != 'HeartbeatAge'])))", {}, ecs.deployment.stacks[0].region) as number;
+    // (the stand-in lists a metric once per datapoint: count distinct name + dimensions)
+    const series = ecs.moto.python("print(json.dumps(len({(m['MetricName'], tuple(sorted((d['Name'], d['Value']) for d in m['Dimensions']))) "
+      + "for m in client('cloudwatch').list_metrics(Namespace='CdkAirflowEcs/Airflow')['Metrics'] if m['MetricName'] != 'HeartbeatAge'})))",
+    {}, ecs.deployment.stacks[0].region) as number;
     const sidecars = ecs.services.flatMap(svc => svc.running).flatMap(t => t.containers.filter(c => c.name === 'airflow-metrics' && c.startedAt));
     const callsPerMinute = sidecars.reduce((n, c) => n + c.output.filter(l => l.includes('"published"')).length / Math.max(1, (Date.now() - c.startedAt!) / 60_000), 0);
     const monthly = series * 0.30 + callsPerMinute * 60 * 730 / 1000 * 0.01;
