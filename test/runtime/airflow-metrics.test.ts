@@ -5,13 +5,12 @@
  */
 import { ChildProcess, spawn } from 'child_process';
 import * as dgram from 'dgram';
-import * as http from 'http';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AirflowOnEcs } from '../../src';
 import { ContainerDef, envOf, taskDefinitions } from '../util';
 import { PYTHON } from './requirements';
-import { freePort } from './services';
+import { fakeCloudWatch, freePort } from './services';
 
 const stack = new Stack(new App(), 'S');
 new AirflowOnEcs(stack, 'Airflow');
@@ -20,44 +19,33 @@ const sidecar = tds.scheduler.containers.find(c => c.Name === 'airflow-metrics')
 
 interface Datum { name: string; dimensions: Record<string, string>; value?: number; stats?: Record<string, number>; unit?: string }
 
-/** A CloudWatch endpoint that accepts PutMetricData (query protocol) and keeps each request's data. */
-async function fakeCloudWatch(): Promise<{ port: number; requests: Datum[][]; close: () => Promise<unknown> }> {
-  const requests: Datum[][] = [];
-  const port = await freePort();
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', c => body += c);
-    req.on('end', () => {
-      const form = new URLSearchParams(body);
-      const data: Datum[] = [];
-      for (let i = 1; form.get(`MetricData.member.${i}.MetricName`); i++) {
-        const m = `MetricData.member.${i}`;
-        const dimensions: Record<string, string> = {};
-        for (let j = 1; form.get(`${m}.Dimensions.member.${j}.Name`); j++) {
-          dimensions[form.get(`${m}.Dimensions.member.${j}.Name`)!] = form.get(`${m}.Dimensions.member.${j}.Value`)!;
-        }
-        const stat = (s: string) => Number(form.get(`${m}.StatisticValues.${s}`));
-        data.push({
-          name: form.get(`${m}.MetricName`)!,
-          dimensions,
-          unit: form.get(`${m}.Unit`) ?? undefined,
-          ...(form.get(`${m}.Value`) !== null ? { value: Number(form.get(`${m}.Value`)) } : {}),
-          ...(form.get(`${m}.StatisticValues.SampleCount`) !== null
-            ? { stats: { count: stat('SampleCount'), sum: stat('Sum'), min: stat('Minimum'), max: stat('Maximum') } } : {}),
-        });
-      }
-      expect(form.get('Action')).toBe('PutMetricData');
-      expect(form.get('Namespace')).toBe('CdkAirflowEcs/Airflow');
-      requests.push(data);
-      res.setHeader('Content-Type', 'text/xml');
-      res.end('<PutMetricDataResponse xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/"><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></PutMetricDataResponse>');
+/** The metric data of one PutMetricData request (query protocol), parsed. */
+function parseData(form: URLSearchParams): Datum[] {
+  expect(form.get('Action')).toBe('PutMetricData');
+  expect(form.get('Namespace')).toBe('CdkAirflowEcs/Airflow');
+  const data: Datum[] = [];
+  for (let i = 1; form.get(`MetricData.member.${i}.MetricName`); i++) {
+    const m = `MetricData.member.${i}`;
+    const dimensions: Record<string, string> = {};
+    for (let j = 1; form.get(`${m}.Dimensions.member.${j}.Name`); j++) {
+      dimensions[form.get(`${m}.Dimensions.member.${j}.Name`)!] = form.get(`${m}.Dimensions.member.${j}.Value`)!;
+    }
+    const stat = (x: string) => Number(form.get(`${m}.StatisticValues.${x}`));
+    data.push({
+      name: form.get(`${m}.MetricName`)!,
+      dimensions,
+      unit: form.get(`${m}.Unit`) ?? undefined,
+      ...(form.get(`${m}.Value`) !== null ? { value: Number(form.get(`${m}.Value`)) } : {}),
+      ...(form.get(`${m}.StatisticValues.SampleCount`) !== null
+        ? { stats: { count: stat('SampleCount'), sum: stat('Sum'), min: stat('Minimum'), max: stat('Maximum') } } : {}),
     });
-  });
-  await new Promise<void>(r => server.listen(port, '127.0.0.1', r));
-  return { port, requests, close: () => new Promise(r => server.close(r)) };
+  }
+  return data;
 }
 
 let cloudwatch: Awaited<ReturnType<typeof fakeCloudWatch>>;
+/** Each request's metric data. */
+const requests = () => cloudwatch.requests.map(parseData);
 let child: ChildProcess;
 let statsdPort: number;
 let output = '';
@@ -135,8 +123,8 @@ test('a period\'s StatsD lines become one PutMetricData of the published metrics
     'other.scheduler_heartbeat:1|c',
     'garbage',
   ]);
-  await waitFor(() => cloudwatch.requests.slice(before).some(r => r.some(d => d.name === 'scheduler_heartbeat')), 10_000);
-  const data = cloudwatch.requests.slice(before).find(r => r.some(d => d.name === 'scheduler_heartbeat'))!;
+  await waitFor(() => requests().slice(before).some(r => r.some(d => d.name === 'scheduler_heartbeat')), 10_000);
+  const data = requests().slice(before).find(r => r.some(d => d.name === 'scheduler_heartbeat'))!;
   const byName = Object.fromEntries(data.map(d => [`${d.name}${d.dimensions.Pool ? `/${d.dimensions.Pool}` : ''}`, d]));
   expect(Object.keys(byName).sort()).toEqual([
     'dag_processing.total_parse_time', 'executor.open_slots', 'pool.open_slots/default_pool', 'pool.running_slots/etl_pool',
@@ -153,7 +141,7 @@ test('a period\'s StatsD lines become one PutMetricData of the published metrics
 test('a quiet period publishes the counters seen before as 0 and no gauges', async () => {
   const before = cloudwatch.requests.length;
   await waitFor(() => cloudwatch.requests.length > before + 1, 10_000);
-  const quiet = cloudwatch.requests[cloudwatch.requests.length - 1];
+  const quiet = requests()[cloudwatch.requests.length - 1];
   expect(quiet.map(d => [d.name, d.value])).toEqual([['scheduler_heartbeat', 0], ['ti_failures', 0]]);
 });
 
@@ -166,5 +154,5 @@ test('SIGTERM publishes what the period has so far and exits at once', async () 
   child.kill('SIGTERM');
   expect(await exited).toBe(0);
   expect(Date.now() - started).toBeLessThan(3_000);
-  expect(cloudwatch.requests.slice(before).flat().filter(d => d.name === 'ti_successes').map(d => d.value)).toEqual([1]);
+  expect(requests().slice(before).flat().filter(d => d.name === 'ti_successes').map(d => d.value)).toEqual([1]);
 });

@@ -1,5 +1,6 @@
 import { ChildProcess, execFileSync, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as http from 'http';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
@@ -160,4 +161,21 @@ export function runCheck(check: string, env: Record<string, string>): any {
   const r = spawnSync(PYTHON, [path.join(__dirname, 'check_runtime.py'), check], { env, encoding: 'utf8', timeout: 60_000 });
   if (r.status !== 0) throw new Error(`check_runtime.py ${check} exited ${r.status}: ${r.stderr}`);
   return JSON.parse(r.stdout);
+}
+
+/** A CloudWatch endpoint that accepts PutMetricData and keeps each request's form. */
+export async function fakeCloudWatch(): Promise<{ port: number; requests: URLSearchParams[]; close: () => Promise<unknown> }> {
+  const requests: URLSearchParams[] = [];
+  const port = await freePort();
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', c => body += c);
+    req.on('end', () => {
+      requests.push(new URLSearchParams(body));
+      res.setHeader('Content-Type', 'text/xml');
+      res.end('<PutMetricDataResponse xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/"><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></PutMetricDataResponse>');
+    });
+  });
+  await new Promise<void>(r => server.listen(port, '127.0.0.1', r));
+  return { port, requests, close: () => new Promise(r => server.close(r)) };
 }

@@ -14,7 +14,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { AirflowOnEcs } from '../../src';
 import { ContainerDef, envOf, publishedPools, taskDefinitions } from '../util';
 import { PYTHON } from './requirements';
-import { freePort, RunningPostgres, startPostgres } from './services';
+import { fakeCloudWatch, freePort, RunningPostgres, startPostgres } from './services';
 
 const stack = new Stack(new App(), 'S');
 new AirflowOnEcs(stack, 'Airflow', {
@@ -92,23 +92,6 @@ function insertTasks(rows: [state: string, queue: string, hostname: string | nul
     }
   }
   if (values.length) psql(`INSERT INTO task_instance (id, task_id, dag_id, run_id, map_index, state, queue, hostname) VALUES ${values.join(',')}`);
-}
-
-/** A CloudWatch endpoint that accepts PutMetricData and keeps each request's form. */
-async function fakeCloudWatch(): Promise<{ port: number; requests: URLSearchParams[]; close: () => Promise<unknown> }> {
-  const requests: URLSearchParams[] = [];
-  const port = await freePort();
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', c => body += c);
-    req.on('end', () => {
-      requests.push(new URLSearchParams(body));
-      res.setHeader('Content-Type', 'text/xml');
-      res.end('<PutMetricDataResponse xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/"><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></PutMetricDataResponse>');
-    });
-  });
-  await new Promise<void>(r => server.listen(port, '127.0.0.1', r));
-  return { port, requests, close: () => new Promise(r => server.close(r)) };
 }
 
 describe('the math', () => {
