@@ -94,6 +94,11 @@ project.addPackageIgnore('/scripts/');
 project.addPackageIgnore('/.ci/');
 project.addPackageIgnore('/DEVELOPERS.md');
 
+// No jsii warnings: projen silences jsii's reserved-word warning (a name that is a keyword in C#,
+// Java, Python or Go), we fail on it and on every other warning instead (DEVELOPERS.md "jsii").
+project.compileTask.reset('jsii --fail-on-warnings');
+project.tasks.tryFind('watch')?.reset('jsii -w --fail-on-warnings');
+
 // Type-aware lint rules need a tsconfig that includes test/, examples/ and scripts/.
 project.tryFindObjectFile('.eslintrc.json')?.addOverride('parserOptions.project', ['./tsconfig.dev.json', './projenrc/tsconfig.json']);
 

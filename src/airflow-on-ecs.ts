@@ -92,7 +92,7 @@ export interface AirflowOnEcsProps {
   /**
    * How users reach the UI and the REST API.
    *
-   * @default WebAccess.internal() - an internal load balancer, HTTP on port 80, reachable from the VPC only
+   * @default WebAccess.internalLoadBalancer() - an internal load balancer, HTTP on port 80, reachable from the VPC only
    */
   readonly webAccess?: WebAccess;
 
@@ -326,7 +326,7 @@ export class AirflowOnEcs extends Construct {
     const namespace = this.cluster.defaultCloudMapNamespace
       ?? new cloudmap.HttpNamespace(this, 'ServiceConnectNamespace', { name: DEFAULTS.serviceConnectNamespace });
 
-    const web = (props.webAccess ?? WebAccess.internal()).bind(this, { vpc });
+    const web = (props.webAccess ?? WebAccess.internalLoadBalancer()).bind(this, { vpc });
     this.loadBalancer = web.loadBalancer;
     this.listener = web.listener;
     this.url = web.url;

@@ -354,7 +354,7 @@ describe('AirflowOnEcs', () => {
     test('internal with a certificate serves HTTPS inside the VPC', () => {
       const app = new App();
       const stack = new Stack(app, 'S');
-      new AirflowOnEcs(stack, 'Airflow', { webAccess: WebAccess.internal({ certificate: certificate(stack) }) });
+      new AirflowOnEcs(stack, 'Airflow', { webAccess: WebAccess.internalLoadBalancer({ certificate: certificate(stack) }) });
       const template = Template.fromStack(stack);
       template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internal' });
       template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 443, Protocol: 'HTTPS' });

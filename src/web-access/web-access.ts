@@ -117,7 +117,7 @@ export abstract class WebAccess {
    * An internal load balancer, reachable only from inside the VPC (or the given CIDR ranges,
    * through VPN or Direct Connect). HTTPS when a certificate is given, else HTTP.
    */
-  public static internal(options: InternalWebAccessOptions = {}): WebAccess {
+  public static internalLoadBalancer(options: InternalWebAccessOptions = {}): WebAccess {
     return new LoadBalancedWebAccess({ internetFacing: false, ...options });
   }
 
@@ -223,7 +223,7 @@ class LoadBalancedWebAccess extends WebAccess {
     }
     if (internetFacing && !https) {
       Annotations.of(scope).addWarningV2('cdk-airflow-ecs:AirflowOnEcs.publicHttp',
-        'webAccess is WebAccess.publicHttpInsecure(): the Airflow login and session cookies cross the internet unencrypted; use WebAccess.publicHttps({ certificate }) or WebAccess.internal() for anything but a short evaluation');
+        'webAccess is WebAccess.publicHttpInsecure(): the Airflow login and session cookies cross the internet unencrypted; use WebAccess.publicHttps({ certificate }) or WebAccess.internalLoadBalancer() for anything but a short evaluation');
     }
     return { loadBalancer, listener, url: `${https ? 'https' : 'http'}://${domainName ?? loadBalancer.loadBalancerDnsName}` };
   }

@@ -135,10 +135,10 @@ describe('WebAccess validation', () => {
   const cert = (s: Stack) => acm.Certificate.fromCertificateArn(s, 'C', 'arn:aws:acm:eu-west-1:123456789012:certificate/x');
 
   test.each<[string, (s: Stack) => WebAccess, RegExp]>([
-    ['a host address without prefix', () => WebAccess.internal({ allowedCidrs: ['10.0.0.1'] }), /webAccess\.allowedCidrs entry '10\.0\.0\.1' is not an IPv4 CIDR range; write it like '203\.0\.113\.0\/24'/],
+    ['a host address without prefix', () => WebAccess.internalLoadBalancer({ allowedCidrs: ['10.0.0.1'] }), /webAccess\.allowedCidrs entry '10\.0\.0\.1' is not an IPv4 CIDR range; write it like '203\.0\.113\.0\/24'/],
     ['an out-of-range octet', s => WebAccess.publicHttps({ certificate: cert(s), allowedCidrs: ['300.1.2.3/32'] }), /'300\.1\.2\.3\/32' is not an IPv4 CIDR range/],
     ['a /33 prefix', () => WebAccess.publicHttpInsecure({ allowedCidrs: ['1.2.3.4/33'] }), /'1\.2\.3\.4\/33' is not an IPv4 CIDR range/],
-    ['an empty allow-list', () => WebAccess.internal({ allowedCidrs: [] }), /webAccess\.allowedCidrs is an empty list, which would let nobody in/],
+    ['an empty allow-list', () => WebAccess.internalLoadBalancer({ allowedCidrs: [] }), /webAccess\.allowedCidrs is an empty list, which would let nobody in/],
     ['a URL as domain name', s => WebAccess.publicHttps({ certificate: cert(s), domainName: 'https://airflow.example.com/' }), /webAccess\.domainName \('https:\/\/airflow\.example\.com\/'\) is not a domain name; pass the bare host name/],
   ])('rejects %s', (_name, webAccess, message) => {
     expect(make(webAccess)).toMatch(message);

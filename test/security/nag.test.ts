@@ -119,7 +119,7 @@ describe('AwsSolutions checks', () => {
   test('every acknowledgement has a reason and is listed in the README', () => {
     const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
     const acks = new Map<string, Set<string>>();
-    for (const app of [maximal(), basicApp(), deployment({ webAccess: WebAccess.internal() }, { database: { multiAz: false } })]) {
+    for (const app of [maximal(), basicApp(), deployment({ webAccess: WebAccess.internalLoadBalancer() }, { database: { multiAz: false } })]) {
       for (const [id, reasons] of acknowledgements(app)) {
         if (!acks.has(id)) acks.set(id, new Set());
         reasons.forEach(r => acks.get(id)!.add(r));
@@ -170,8 +170,8 @@ describe('any valid configuration passes the AwsSolutions checks (property-based
             scaleInCooldown: Duration.minutes(c.cooldownMinutes),
           },
           webAccess: {
-            'internal': WebAccess.internal(),
-            'internal-https': WebAccess.internal({ certificate: cert }),
+            'internal': WebAccess.internalLoadBalancer(),
+            'internal-https': WebAccess.internalLoadBalancer({ certificate: cert }),
             'public-https': WebAccess.publicHttps({ certificate: cert }),
             'public-https-restricted': WebAccess.publicHttps({ certificate: cert, allowedCidrs: ['198.51.100.0/24'] }),
           }[c.access],

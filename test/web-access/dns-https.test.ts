@@ -71,7 +71,7 @@ describe('WebAccess DNS and HTTPS', () => {
   });
 
   test('an internal load balancer does not get a redirect listener', () => {
-    const template = deploy(s => WebAccess.internal({ certificate: acm.Certificate.fromCertificateArn(s, 'C', 'arn:aws:acm:us-east-1:123456789012:certificate/x') }));
+    const template = deploy(s => WebAccess.internalLoadBalancer({ certificate: acm.Certificate.fromCertificateArn(s, 'C', 'arn:aws:acm:us-east-1:123456789012:certificate/x') }));
     template.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 1);
   });
 
