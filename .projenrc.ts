@@ -98,6 +98,12 @@ project.addPackageIgnore('/DEVELOPERS.md');
 // Java, Python or Go), we fail on it and on every other warning instead (DEVELOPERS.md "jsii").
 project.compileTask.reset('jsii --fail-on-warnings');
 project.tasks.tryFind('watch')?.reset('jsii -w --fail-on-warnings');
+// README examples compile and translate into every language: the assembly asks jsii-rosetta (and
+// jsii-pacmak, which translates the README for each package) for strict mode, fragments run in
+// rosetta/default.ts-fixture, and test/rosetta.test.ts runs `jsii-rosetta extract --strict`.
+project.package.file.addOverride('jsii.metadata.jsii.rosetta.strict', true);
+project.gitignore.exclude('/.jsii.tabl.json');
+project.addPackageIgnore('/rosetta/');
 
 // Type-aware lint rules need a tsconfig that includes test/, examples/ and scripts/.
 project.tryFindObjectFile('.eslintrc.json')?.addOverride('parserOptions.project', ['./tsconfig.dev.json', './projenrc/tsconfig.json']);

@@ -1,7 +1,8 @@
 /**
  * Every TypeScript example in the README type-checks against the library and runs (synthesizes),
- * so what users copy works: a snippet with imports runs as a program, a fragment runs inside a
- * stack that has `storage` (an AirflowStorage) in scope, as the README's examples assume.
+ * so what users copy works: a ```ts nofixture block runs as a program, a ```ts fragment runs inside
+ * the stack of rosetta/default.ts-fixture, which has `storage` (an AirflowStorage) in scope, as the
+ * README's examples assume. test/rosetta.test.ts translates the same blocks into every language.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -10,34 +11,15 @@ import * as ts from 'typescript';
 const ROOT = path.join(__dirname, '..');
 const OUT = path.join(__dirname, '.readme-snippets');
 const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-const snippets = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map(m => m[1]);
+/** The README's TypeScript blocks: ```ts (a fragment, run in the fixture) or ```ts nofixture (a whole program). */
+const snippets = [...readme.matchAll(/```ts( nofixture)?\n([\s\S]*?)```/g)].map(m => ({ program: m[1] !== undefined, source: m[2] }));
 
-const FIXTURE_IMPORTS = `import { App, CfnOutput, Duration, Stack } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as ecs from 'aws-cdk-lib/aws-ecs';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as sns from 'aws-cdk-lib/aws-sns';
-import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
-import {
-  AirflowComponent, AirflowImage, AirflowOnEcs, AirflowService, AirflowStorage, AirflowVersion, DagSource, GitCredentials, SecretsBackend, SingleSignOn, Smtp, SmtpEncryption, WebAccess,
-} from '../../src';
-void [CfnOutput, Duration, cloudwatch, ecs, secretsmanager, sns, subscriptions, AirflowComponent, AirflowImage, AirflowOnEcs, AirflowService, AirflowVersion, DagSource, GitCredentials, SecretsBackend, SingleSignOn, Smtp, SmtpEncryption, WebAccess];
-`;
+/** The jsii-rosetta fixture (rosetta/default.ts-fixture): the same stack, with `storage` in scope, for both checks. */
+const FIXTURE = fs.readFileSync(path.join(ROOT, 'rosetta', 'default.ts-fixture'), 'utf8');
 
-function program(snippet: string): string {
-  if (/^import /m.test(snippet)) {
-    return snippet.replace(/from 'cdk-airflow-ecs'/g, "from '../../src'");
-  }
-  return `${FIXTURE_IMPORTS}
-class Fixture extends Stack {
-  constructor() {
-    super(new App(), 'Fixture');
-    const storage = new AirflowStorage(this, 'FixtureStorage');
-${snippet.split('\n').map(l => `    ${l}`).join('\n')}
-  }
-}
-new Fixture();
-`;
+function program(snippet: { program: boolean; source: string }): string {
+  const source = snippet.program ? snippet.source : FIXTURE.replace(/^\s*\/\/\/ here\s*$/m, () => snippet.source.split('\n').map(l => `    ${l}`).join('\n'));
+  return source.replace(/from 'cdk-airflow-ecs'/g, "from '../../src'");
 }
 
 const files = snippets.map((snippet, i) => {
@@ -51,6 +33,10 @@ afterAll(() => fs.rmSync(OUT, { recursive: true, force: true }));
 
 test('the README has TypeScript examples', () => {
   expect(snippets.length).toBeGreaterThanOrEqual(5);
+});
+
+test('a block with imports is a whole program, marked ```ts nofixture for jsii-rosetta', () => {
+  expect(snippets.filter(s => !s.program && /^import /m.test(s.source)).map(s => s.source)).toEqual([]);
 });
 
 test('every example type-checks', () => {

@@ -1,0 +1,64 @@
+/**
+ * The README's examples in every language: `jsii-rosetta extract --strict` compiles each TypeScript
+ * block of the README (as embedded in the jsii assembly) against the library, fragments inside
+ * rosetta/default.ts-fixture, and translates it into Python, Java, C# and Go; strict mode fails on
+ * any compile error or untranslatable construct. Translations are cached in
+ * rosetta/cache.tabl.json (committed), so only changed examples are compiled again.
+ *
+ * The assembly is what `npx projen compile` wrote: run it after changing README.md or src/.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+
+const ROOT = path.join(__dirname, '..');
+const README = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+const TABLET = path.join(ROOT, '.jsii.tabl.json');
+const CACHE = path.join('rosetta', 'cache.tabl.json');
+const LANGUAGES = ['python', 'java', 'csharp', 'go'];
+
+/** The README's TypeScript blocks as rosetta sees them: a block indented in a list loses its indentation. */
+const blocks = [...README.matchAll(/^( *)```ts( nofixture)?\n([\s\S]*?)^\1```/gm)].map(m => ({
+  line: README.slice(0, m.index).split('\n').length,
+  source: m[3].split('\n').map(l => l.slice(m[1].length)).join('\n').trimEnd(),
+}));
+
+interface Snippet { readonly didCompile?: boolean; readonly translations: Record<string, { source: string }> }
+let rosetta: { status: number | null; output: string };
+let snippets: Snippet[] = [];
+
+beforeAll(() => {
+  const assembly = JSON.parse(fs.readFileSync(path.join(ROOT, '.jsii'), 'utf8'));
+  if (assembly.readme?.markdown !== README) {
+    throw new Error('.jsii (the compiled assembly) holds an older README.md: run `npx projen compile`, then this test');
+  }
+  fs.rmSync(TABLET, { force: true });
+  const run = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'jsii-rosetta'), ['extract', '--strict', '--cache', CACHE, '--trim-cache', '.'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION: '20' },
+  });
+  rosetta = { status: run.status, output: `${run.stdout}${run.stderr}`.split('\n').filter(l => !l.startsWith('!!')).join('\n') };
+  if (fs.existsSync(TABLET)) {
+    snippets = Object.values(JSON.parse(fs.readFileSync(TABLET, 'utf8')).snippets);
+  }
+}, 300_000);
+
+test('jsii-rosetta extract --strict passes: every README example compiles and translates', () => {
+  expect(rosetta.output).not.toMatch(/error TS|\[ERROR\]/);
+  expect(rosetta.status).toBe(0);
+});
+
+test('the README has TypeScript examples, and jsii-rosetta saw each of them', () => {
+  expect(blocks.length).toBeGreaterThanOrEqual(10);
+  expect(snippets.length).toBe(blocks.length);
+});
+
+test.each(blocks.map(b => [b.line, b]))('the example at README.md line %i translates into Python, Java, C# and Go', (_line, block) => {
+  const snippet = snippets.find(s => s.translations.$?.source === block.source);
+  expect(snippet).toBeDefined();
+  expect(snippet!.didCompile).toBe(true);
+  for (const language of LANGUAGES) {
+    expect(snippet!.translations[language]?.source?.trim()).toBeTruthy();
+  }
+});
