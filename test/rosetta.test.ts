@@ -62,3 +62,27 @@ test.each(blocks.map(b => [b.line, b]))('the example at README.md line %i transl
     expect(snippet!.translations[language]?.source?.trim()).toBeTruthy();
   }
 });
+
+describe('the Python example beside the first TypeScript one', () => {
+  const python = /```python\n([\s\S]*?)```/.exec(README)?.[1] ?? '';
+  const pythonAt = README.indexOf('```python\n');
+  const typescript = blocks.filter(b => b.line < README.slice(0, pythonAt).split('\n').length).pop();
+  const words = (code: string) => code.split('\n').map(l => l.replace(/#.*$/, '').trimEnd()).filter(l => l !== '');
+
+  test('follows a TypeScript example in the README\'s first section', () => {
+    expect(python).toContain('from cdk_airflow_ecs import');
+    expect(typescript).toBeDefined();
+    expect(README.slice(0, pythonAt).match(/^## /gm)?.length ?? 0).toBeLessThanOrEqual(1);
+  });
+
+  test('is jsii-rosetta\'s Python translation of it (the same classes, arguments and keyword names)', () => {
+    const translated = snippets.find(s => s.translations.$?.source === typescript!.source)?.translations.python?.source ?? '';
+    expect(words(python)).toEqual(words(translated));
+  });
+
+  test('is valid Python', () => {
+    const run = spawnSync('/usr/bin/python3', ['-c', 'import ast, sys; ast.parse(sys.stdin.read())'], { input: python, encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+  });
+});
