@@ -1,4 +1,4 @@
-import { awscdk, javascript } from 'projen';
+import { awscdk, javascript, release } from 'projen';
 
 /**
  * aws-cdk-lib: the peer minimum is also the version we compile and test against, so nothing
@@ -27,6 +27,13 @@ const project = new awscdk.AwsCdkConstructLibrary({
   typescriptVersion: '~6.0.3',
   minNodeVersion: '20.0.0',
 
+  // Releases (DEVELOPERS.md "Releasing"): a maintainer starts the release workflow by hand; it
+  // bumps the version from the commits since the last tag, builds, and publishes to npm, PyPI,
+  // Maven Central, NuGet and the Go module repository. 0.x until the API is declared stable:
+  // breaking changes bump the minor version.
+  release: true,
+  releaseTrigger: release.ReleaseTrigger.workflowDispatch(),
+  majorVersion: 0,
   publishToPypi: {
     distName: 'cdk-airflow-ecs',
     module: 'cdk_airflow_ecs',
