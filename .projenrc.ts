@@ -110,6 +110,13 @@ project.tasks.tryFind('watch')?.reset('jsii -w --fail-on-warnings');
 // rosetta/default.ts-fixture, and test/rosetta.test.ts runs `jsii-rosetta extract --strict`.
 project.package.file.addOverride('jsii.metadata.jsii.rosetta.strict', true);
 project.gitignore.exclude('/.jsii.tabl.json');
+// After each compile, write the translations (.jsii.tabl.json, shipped in the npm tarball) that
+// jsii-pacmak puts into the Python, Java, .NET and Go READMEs; without it they show TypeScript.
+const rosetta = project.addTask('rosetta:extract', {
+  description: 'Compile and translate the README examples into every language (jsii-rosetta --strict, cached in rosetta/cache.tabl.json)',
+  exec: 'jsii-rosetta extract --strict --cache rosetta/cache.tabl.json --trim-cache .',
+});
+project.postCompileTask.prependSpawn(rosetta);
 project.addPackageIgnore('/rosetta/');
 
 // Type-aware lint rules need a tsconfig that includes test/, examples/ and scripts/.
