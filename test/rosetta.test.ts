@@ -5,7 +5,9 @@
  * any compile error or untranslatable construct. Translations are cached in
  * rosetta/cache.tabl.json (committed), so only changed examples are compiled again.
  *
- * The assembly is what `npx projen compile` wrote: run it after changing README.md or src/.
+ * Rosetta reads the README and the types from the compiled assembly (.jsii, lib/); when they are
+ * missing (a fresh clone) or older than README.md or src/, the test compiles first with the
+ * project's compile task (`jsii --fail-on-warnings`), which fails on any jsii warning.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -16,6 +18,7 @@ const README = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 const TABLET = path.join(ROOT, '.jsii.tabl.json');
 const CACHE = path.join('rosetta', 'cache.tabl.json');
 const LANGUAGES = ['python', 'java', 'csharp', 'go'];
+const ENV = { ...process.env, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION: '20' };
 
 /** The README's TypeScript blocks as rosetta sees them: a block indented in a list loses its indentation. */
 const blocks = [...README.matchAll(/^( *)```ts( nofixture)?\n([\s\S]*?)^\1```/gm)].map(m => ({
@@ -27,22 +30,40 @@ interface Snippet { readonly didCompile?: boolean; readonly translations: Record
 let rosetta: { status: number | null; output: string };
 let snippets: Snippet[] = [];
 
-beforeAll(() => {
-  const assembly = JSON.parse(fs.readFileSync(path.join(ROOT, '.jsii'), 'utf8'));
-  if (assembly.readme?.markdown !== README) {
-    throw new Error('.jsii (the compiled assembly) holds an older README.md: run `npx projen compile`, then this test');
+/** Newest modification time of the files under a folder. */
+function newest(dir: string): number {
+  return Math.max(0, ...fs.readdirSync(dir, { withFileTypes: true }).map(e => {
+    const p = path.join(dir, e.name);
+    return e.isDirectory() ? newest(p) : fs.statSync(p).mtimeMs;
+  }));
+}
+
+/** Compiles when the assembly is missing or older than the README or the sources. */
+function compileIfStale(): void {
+  const file = path.join(ROOT, '.jsii');
+  const fresh = fs.existsSync(file)
+    && JSON.parse(fs.readFileSync(file, 'utf8')).readme?.markdown === README
+    && fs.statSync(file).mtimeMs >= newest(path.join(ROOT, 'src'));
+  if (fresh) return;
+  const run = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'projen'), ['compile'], { cwd: ROOT, encoding: 'utf8', env: ENV });
+  if (run.status !== 0) {
+    throw new Error(`npx projen compile failed:\n${run.stdout}${run.stderr}`);
   }
+}
+
+beforeAll(() => {
+  compileIfStale();
   fs.rmSync(TABLET, { force: true });
   const run = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'jsii-rosetta'), ['extract', '--strict', '--cache', CACHE, '--trim-cache', '.'], {
     cwd: ROOT,
     encoding: 'utf8',
-    env: { ...process.env, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION: '20' },
+    env: ENV,
   });
   rosetta = { status: run.status, output: `${run.stdout}${run.stderr}`.split('\n').filter(l => !l.startsWith('!!')).join('\n') };
   if (fs.existsSync(TABLET)) {
     snippets = Object.values(JSON.parse(fs.readFileSync(TABLET, 'utf8')).snippets);
   }
-}, 300_000);
+}, 600_000);
 
 test('jsii-rosetta extract --strict passes: every README example compiles and translates', () => {
   expect(rosetta.output).not.toMatch(/error TS|\[ERROR\]/);
