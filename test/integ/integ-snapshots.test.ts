@@ -11,6 +11,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { INTEG_DAG_ID, INTEG_RUN_ID } from './airflow-assertions';
+import { AirflowVersion } from '../../src';
 
 const ROOT = path.join(__dirname, '..', '..');
 const INTEG_DIR = __dirname;
@@ -127,7 +128,10 @@ describe.each([
 test(`the DAG the assertions run is ${INTEG_DAG_ID}, in the folder the image and git-sync deliver`, () => {
   const dags = path.join(INTEG_DIR, 'dags');
   expect(fs.readFileSync(path.join(dags, 'smoke.py'), 'utf8')).toContain(`"${INTEG_DAG_ID}"`);
-  expect(fs.readFileSync(path.join(dags, 'Dockerfile'), 'utf8')).toMatch(/^COPY .*smoke\.py \/opt\/airflow\/dags\/$/m);
+  const dockerfile = fs.readFileSync(path.join(dags, 'Dockerfile'), 'utf8');
+  expect(dockerfile).toMatch(/^COPY .*smoke\.py \/opt\/airflow\/dags\/$/m);
+  // the basic app's image follows the newest release, as the example's official image does
+  expect(dockerfile).toMatch(new RegExp(`^FROM apache/airflow:${AirflowVersion.latest().version.replace(/\./g, '\\.')}$`, 'm'));
   const gitSync = template('integ.git-sync', 'AirflowGitSyncServices');
   expect(JSON.stringify(gitSync)).toContain('test/integ/dags');
 });
