@@ -68,6 +68,12 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'aws-cdk-lib-2-276@npm:aws-cdk-lib@2.276.0',
     // The local ECS runtime's UI scenario drives Debian's chromium with it (test/local-ecs)
     'playwright-core@^1.65.1',
+    // Deploy-ready integ tests of the example apps (test/integ): the runner verifies their snapshots
+    // offline in the suite and deploys them for maintainers with an AWS account. The newest of each
+    // on the registry we reach: the runner reads cloud assembly schema 53 (aws-cdk-lib <= 2.257);
+    // integ-tests-alpha has no 2.257.0-alpha.0, and 2.245.0-alpha.0's peer range takes 2.257.
+    '@aws-cdk/integ-runner@2.197.10',
+    '@aws-cdk/integ-tests-alpha@2.245.0-alpha.0',
   ],
 
   // The example apps and scripts are type-checked and linted with the tests.
@@ -154,6 +160,15 @@ const e2e = project.addTask('e2e', {
   description: 'Start the synthesized deployments with the local ECS runtime (as root) and run the scenarios',
 });
 e2e.exec('ts-node --project tsconfig.dev.json test/local-ecs/e2e.ts', { receiveArgs: true });
+
+// `npx projen integ -- <integ-runner options>`: the integ tests of the example apps (test/integ).
+// Without options it verifies their snapshots offline; README, "For maintainers with an AWS account".
+project.addTask('integ', {
+  description: 'Run integ-runner on test/integ: verify the snapshots offline, or deploy with --force / --update-on-failed',
+  exec: 'integ-runner --directory test/integ --language typescript',
+  env: { TS_NODE_TRANSPILE_ONLY: '1' },
+  receiveArgs: true,
+});
 
 // The worker-scaling simulation the README quotes.
 project.addTask('simulate:scaling', {
