@@ -53,13 +53,13 @@ describe('AirflowOnEcs', () => {
     });
 
     // pitfall #42b: Tasks too small, or invalid Fargate sizes
-    test('uses the documented default sizes, workers at least 1 vCPU and 2 GiB', () => {
+    test('uses the documented default sizes: 1 GiB for the control plane, 3 GiB workers', () => {
       const tds = taskDefinitions(t.servicesTemplate);
       const size = (name: string) => [tds[name].properties.Cpu, tds[name].properties.Memory];
-      expect(size('api-server')).toEqual(['1024', '2048']);
-      expect(size('scheduler')).toEqual(['1024', '2048']);
-      expect(size('dag-processor')).toEqual(['1024', '2048']);
-      expect(size('triggerer')).toEqual(['512', '1024']);
+      expect(size('api-server')).toEqual(['512', '1024']);
+      expect(size('scheduler')).toEqual(['512', '1024']);
+      expect(size('dag-processor')).toEqual(['512', '1024']);
+      expect(size('triggerer')).toEqual(['256', '1024']);
       expect(size('celery-worker')).toEqual(['1024', '3072']);
     });
 

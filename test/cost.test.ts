@@ -30,6 +30,8 @@ function roundPrices(): PriceList {
       'vpc.natGateway.hour': p(0.05),
       'vpc.natGateway.gb': p(0.05),
       'vpc.publicIpv4.hour': p(0.005),
+      'ec2.t4g.nano.hour': p(0.004),
+      'ec2.ebs.gp3.gbMonth': p(0.1),
       'elb.alb.hour': p(0.02),
       'elb.alb.lcuHour': p(0.01),
       'cloudwatch.metricMonth': p(0.3),
@@ -71,6 +73,7 @@ describe('a deployment with known sizes', () => {
       workers: { minCapacity: 1, maxCapacity: 4, spotPercent: 50 },
     }, {
       database: { instanceType: ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MICRO), multiAz: true, allocatedStorageGiB: 30 },
+      natProvider: ec2.NatProvider.gateway(),
     }), roundPrices());
   }, 120_000);
 
@@ -104,6 +107,15 @@ describe('a deployment with known sizes', () => {
     const secrets = Object.values<any>(storage.Resources).filter(r => r.Type === 'AWS::SecretsManager::Secret').length;
     expect(line(estimate, 'secrets:').item).toBe(`secrets: ${secrets}`);
   });
+
+  test('the default NAT instance: its hours, its root volume and its public address, and no NAT data charge', () => {
+    const e = estimateCost(assembly(), roundPrices());
+    // 1000 h x $0.004 + 8 GB x $0.1
+    expect(line(e, 'EC2 instances (NAT):')).toEqual({ item: 'EC2 instances (NAT): 1 × t4g.nano + 8 GB gp3', idle: 4.8, full: 4.8 });
+    expect(e.lines.some(l => l.item.startsWith('NAT gateways:'))).toBe(false);
+    expect(line(e, 'public IPv4 addresses:').idle).toBeCloseTo(5, 6);
+    expect(e.notCounted.join(' ')).not.toContain('NAT data');
+  }, 120_000);
 
   test('custom metrics: 26 + 6 per Airflow pool from the airflow-metrics sidecars, 3 per worker pool and 3 heartbeat ages', () => {
     expect(line(estimate, 'custom metrics:').item).toBe('custom metrics: 38 (Airflow 32, queue and heartbeats 6)');

@@ -6,6 +6,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { estimateCost, loadPrices } from '../scripts/cost/estimate';
 import { report } from '../scripts/example-report';
 import { render, summarize } from '../scripts/summarize-assembly';
 
@@ -47,10 +48,10 @@ test('examples/basic synthesizes a storage stack and a services stack', () => {
 test('the summary lists each component with CPU, memory, architecture and count', () => {
   const summary = summarize(outdir);
   expect(summary.components.map(c => [c.component, c.cpu, c.memoryMiB, c.architecture, c.desiredCount, c.scaling, c.spotPercent])).toEqual([
-    ['api-server', '1024', '2048', 'ARM64', '1', 'fixed', 0],
-    ['scheduler', '1024', '2048', 'ARM64', '1', 'fixed', 0],
-    ['dag-processor', '1024', '2048', 'ARM64', '1', 'fixed', 0],
-    ['triggerer', '512', '1024', 'ARM64', '1', 'fixed', 0],
+    ['api-server', '512', '1024', 'ARM64', '1', 'fixed', 0],
+    ['scheduler', '512', '1024', 'ARM64', '1', 'fixed', 0],
+    ['dag-processor', '512', '1024', 'ARM64', '1', 'fixed', 0],
+    ['triggerer', '256', '1024', 'ARM64', '1', 'fixed', 0],
     ['celery-worker', '1024', '3072', 'ARM64', '1', '0–10 on queue', 75],
   ]);
 });
@@ -90,8 +91,14 @@ test('the README shows what npm run example prints: the summary and the monthly 
 test('the cost of examples/basic lists each component, the database, broker, NAT, load balancer, metrics and secrets', () => {
   const text = report(outdir);
   for (const item of ['api-server:', 'scheduler:', 'dag-processor:', 'triggerer:', 'celery-worker: 0–10', 'database: db.t4g.small',
-    'broker: 1 × cache.t4g.micro', 'NAT gateways: 1', 'load balancers: 1 ALB', 'custom metrics:', 'PutMetricData:', 'secrets:']) {
+    'broker: 1 × cache.t4g.micro', 'EC2 instances (NAT): 1 × t4g.nano', 'load balancers: 1 ALB', 'custom metrics:', 'PutMetricData:', 'secrets:']) {
     expect(text).toContain(`  ${item}`);
   }
   expect(text).toMatch(/Amazon MWAA mw1\.small at \$0\.49\/hour: \$357\.70 a month; idle, this deployment costs \d+% of it\./);
+});
+
+// issue 14: idle, the basic example costs at most 40% of Amazon MWAA's smallest environment
+test('idle, examples/basic costs at most 40% of MWAA mw1.small at the same list prices', () => {
+  const estimate = estimateCost(outdir, loadPrices());
+  expect(estimate.idlePercentOfMwaa).toBeLessThanOrEqual(40);
 });

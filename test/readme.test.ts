@@ -75,7 +75,9 @@ describe('the defaults in code are the defaults that are synthesized', () => {
 
   test('storage', () => {
     const s: Template = t.storageTemplate;
-    s.resourceCountIs('AWS::EC2::NatGateway', DEFAULTS.vpcNatGateways);
+    s.resourceCountIs('AWS::EC2::NatGateway', 0);
+    s.resourceCountIs('AWS::EC2::Instance', DEFAULTS.vpcNatGateways);
+    s.hasResourceProperties('AWS::EC2::Instance', { InstanceType: DEFAULTS.natInstanceType });
     s.resourceCountIs('AWS::EC2::Subnet', DEFAULTS.vpcMaxAzs * 3);
     s.hasResource('AWS::RDS::DBInstance', {
       DeletionPolicy: 'Snapshot',

@@ -127,10 +127,22 @@ export function estimateCost(assemblyDir: string, prices: PriceList = loadPrices
   const nat = ofType('AWS::EC2::NatGateway').length;
   if (nat > 0) both(`NAT gateways: ${nat}`, nat * price(prices, 'vpc.natGateway.hour') * hours);
 
-  // public IPv4: Elastic IPs (the NAT gateways') and an internet-facing load balancer's (one per subnet)
+  // EC2 instances (the default NAT instance) and their EBS volumes
+  const instances = ofType('AWS::EC2::Instance');
+  for (const type of [...new Set(instances.map(r => String(r.Properties?.InstanceType)))]) {
+    const same = instances.filter(r => String(r.Properties?.InstanceType) === type);
+    const gb = same.reduce((n, r) => n + (r.Properties?.BlockDeviceMappings ?? [])
+      .reduce((m: number, b: any) => m + Number(b.Ebs?.VolumeSize ?? 0), 0), 0);
+    both(`EC2 instances (NAT): ${same.length} × ${type} + ${gb} GB gp3`,
+      same.length * price(prices, `ec2.${type}.hour`) * hours + gb * price(prices, 'ec2.ebs.gp3.gbMonth'));
+  }
+
+  // public IPv4: Elastic IPs (a NAT gateway's), instances' public addresses and an internet-facing
+  // load balancer's (one per subnet)
   const albs = ofType('AWS::ElasticLoadBalancingV2::LoadBalancer').filter(r => (r.Properties?.Type ?? 'application') === 'application');
   const albIps = albs.filter(r => r.Properties?.Scheme !== 'internal').reduce((n, r) => n + (r.Properties?.Subnets?.length ?? 2), 0);
-  const ips = ofType('AWS::EC2::EIP').length + albIps;
+  const instanceIps = instances.filter(r => (r.Properties?.NetworkInterfaces ?? []).some((i: any) => i.AssociatePublicIpAddress === true)).length;
+  const ips = ofType('AWS::EC2::EIP').length + instanceIps + albIps;
   if (ips > 0) both(`public IPv4 addresses: ${ips}`, ips * price(prices, 'vpc.publicIpv4.hour') * hours);
 
   if (albs.length > 0) {
@@ -188,7 +200,7 @@ export function estimateCost(assemblyDir: string, prices: PriceList = loadPrices
     mwaa,
     idlePercentOfMwaa: 100 * idle / mwaa.monthly,
     notCounted: [
-      `NAT data ${usd('vpc.natGateway.gb')}/GB`,
+      ...(nat > 0 ? [`NAT data ${usd('vpc.natGateway.gb')}/GB`] : []),
       `ALB LCUs ${usd('elb.alb.lcuHour')}/LCU-hour`,
       `CloudWatch Logs ${usd('cloudwatch.logsIngestion.gb')}/GB ingested`,
       'S3, data transfer, the migration and db-clean tasks, free tiers',

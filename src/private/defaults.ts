@@ -6,10 +6,13 @@
 export const DEFAULTS = {
   cpuArchitecture: 'ARM64',
 
-  apiServer: { cpu: 1024, memoryLimitMiB: 2048, desiredCount: 1 },
-  scheduler: { cpu: 1024, memoryLimitMiB: 2048, desiredCount: 1 },
-  dagProcessor: { cpu: 1024, memoryLimitMiB: 2048, desiredCount: 1 },
-  triggerer: { cpu: 512, memoryLimitMiB: 1024, desiredCount: 1 },
+  // From the local ECS runtime's resource scenario: busy peaks of 306-354 MiB (api-server),
+  // 405-418 (scheduler), 279-320 (dag-processor) and 369-384 (triggerer), each plus the Service
+  // Connect proxy; README, "Cost and performance".
+  apiServer: { cpu: 512, memoryLimitMiB: 1024, desiredCount: 1 },
+  scheduler: { cpu: 512, memoryLimitMiB: 1024, desiredCount: 1 },
+  dagProcessor: { cpu: 512, memoryLimitMiB: 1024, desiredCount: 1 },
+  triggerer: { cpu: 256, memoryLimitMiB: 1024, desiredCount: 1 },
   workers: { cpu: 1024, memoryLimitMiB: 3072, concurrency: 8, queues: ['default'], stopTimeoutSeconds: 120 },
   migration: { cpu: 512, memoryLimitMiB: 1024 },
   workerScaling: {
@@ -46,6 +49,7 @@ export const DEFAULTS = {
 
   vpcMaxAzs: 2,
   vpcNatGateways: 1,
+  natInstanceType: 't4g.nano',
   databaseInstanceType: 'db.t4g.small',
   databaseEngineMajorVersion: '17',
   databaseAllocatedStorageGiB: 20,

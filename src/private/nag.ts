@@ -41,6 +41,14 @@ export const NAG = {
     id: 'AwsSolutions-RDS3',
     reason: 'Multi-AZ doubles the database cost; it is one prop away (database.multiAz: true) for deployments that need to survive an AZ outage.',
   },
+  natInstanceMonitoring: {
+    id: 'AwsSolutions-EC28',
+    reason: 'The NAT instance forwards packets and keeps no state of its own; 5-minute basic monitoring is enough, and detailed monitoring would add about $2 a month to a $3 instance. natProvider: ec2.NatProvider.gateway() for a managed NAT.',
+  },
+  natInstanceTermination: {
+    id: 'AwsSolutions-EC29',
+    reason: 'The NAT instance is replaced by CloudFormation like any resource and holds no data; EC2 recovers it on a host failure (simplified automatic recovery). natProvider: ec2.NatProvider.gateway() for a managed NAT.',
+  },
   databaseMonitoringRole: {
     id: 'AwsSolutions-IAM4',
     reason: 'AmazonRDSEnhancedMonitoringRole is the AWS-managed policy RDS enhanced monitoring requires; it only lets RDS publish OS metrics to CloudWatch Logs.',

@@ -499,11 +499,22 @@ function numberOr0(value: unknown): number {
   return typeof value === 'number' && !Token.isUnresolved(value) ? value : 0;
 }
 
+/**
+ * The smallest task for an api-server, scheduler, dag-processor or triggerer: their busy peaks in the
+ * local ECS runtime's resource scenario were 306-418 MiB (scheduler highest), before the sidecars
+ * and the Service Connect proxy (pitfall #42b).
+ */
+const CONTROL_PLANE_MIN_MIB = 1024;
+
 interface Derived { cpu: number; memoryLimitMiB: number; isWorker: boolean; isApiServer: boolean; hasNamespace: boolean }
 
 function validate(problems: Problems, props: AirflowServiceProps, prop: string, d: Derived): void {
   const componentName = props.component.name;
   checkFargateSize(problems, prop, d.cpu, d.memoryLimitMiB);
+  if (!d.isWorker && isConcrete(d.memoryLimitMiB) && d.memoryLimitMiB < CONTROL_PLANE_MIN_MIB) {
+    problems.add(`${prop}.memoryLimitMiB (${d.memoryLimitMiB}) is too small for the ${componentName}: Airflow's components peaked at up to 418 MiB in the `
+      + `local ECS runtime, and the task also holds its sidecars and the Service Connect proxy; use ${CONTROL_PLANE_MIN_MIB} or more`);
+  }
   checkCount(problems, `${prop}.desiredCount`, props.desiredCount, 0);
   if (props.autoscaled && props.desiredCount !== undefined) {
     problems.add(`${prop}.desiredCount (${props.desiredCount}) has no effect on an autoscaled service; use the scaling's minCapacity and maxCapacity`);

@@ -7,6 +7,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { EndpointParameterNames, writeEndpointParameters } from './cross-stack';
+import { AirflowNatInstanceProvider } from './egress';
 import { generatedSecret } from './generated-secret';
 import { AirflowStorageAttributes, IAirflowStorage } from './i-airflow-storage';
 import { airflowInSameStack, inlinePath, inlineStorageStillThere, inlineUniqueId, keepInlineLogicalIds } from './inline-ids';
@@ -97,12 +98,15 @@ export class AirflowStorage extends Construct implements IAirflowStorage {
     this.vpc = props.vpc ?? withoutZoneLookup(this, validZones(this, props.availabilityZones), zones => new ec2.Vpc(this, 'Vpc', {
       ...(zones ? { availabilityZones: [...zones] } : { maxAzs: DEFAULTS.vpcMaxAzs }),
       natGateways: DEFAULTS.vpcNatGateways,
+      natGatewayProvider: props.natProvider ?? new AirflowNatInstanceProvider(),
       subnetConfiguration: [
-        // only the NAT gateway and the load balancer live here, with their own addresses
+        // only the NAT and the load balancer live here, with their own addresses
         { name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24, mapPublicIpOnLaunch: false },
         { name: 'Private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 20 },
         { name: 'Data', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
       ],
+      // free: ECR's image layers, the log bucket and the flow logs reach S3 without the NAT
+      gatewayEndpoints: { S3: { service: ec2.GatewayVpcEndpointAwsService.S3 } },
     }));
     this.dataSubnets = props.dataSubnets ?? defaultDataSubnets(this.vpc);
 
@@ -449,6 +453,9 @@ function validate(problems: Problems, scope: Construct, props: AirflowStoragePro
     problems.add(`availabilityZones (${JSON.stringify(props.availabilityZones)}) is for the VPC AirflowStorage creates, and vpc is given; remove availabilityZones`);
   } else if (props.availabilityZones !== undefined && !Token.isUnresolved(props.availabilityZones)) {
     zoneProblems(Stack.of(scope), props.availabilityZones).forEach(p => problems.add(p));
+  }
+  if (props.natProvider !== undefined && props.vpc !== undefined) {
+    problems.add('natProvider is for the VPC AirflowStorage creates, and vpc is given (its egress is its own); remove natProvider');
   }
   if (db.existingInstance && !db.existingSecret) {
     problems.add('database.existingInstance is set without database.existingSecret; pass the Secrets Manager secret with the instance\'s `username` and `password`');

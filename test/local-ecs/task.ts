@@ -80,6 +80,7 @@ export interface TaskLaunch {
 
 const LAUNCHER = path.join(__dirname, 'launcher.py');
 const CGROUP_ROOT = '/sys/fs/cgroup';
+const CFS_PERIOD_US = 100_000;
 
 export class Container {
   public status: ContainerStatus = 'PENDING';
@@ -340,7 +341,7 @@ export class Task {
   }
 
   public cgroupDirs(): string[] {
-    return ['memory', 'cpuacct'].map(c => path.join(CGROUP_ROOT, c, 'local-ecs', this.id));
+    return ['memory', 'cpuacct', 'cpu'].map(c => path.join(CGROUP_ROOT, c, 'local-ecs', this.id));
   }
 
   public async start(): Promise<void> {
@@ -364,12 +365,17 @@ export class Task {
       fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
       fs.chmodSync(dir, 0o755);
     }
-    // the task's size is the cgroup's memory limit (Fargate stops containers that exceed it)
-    const [memory, cpu] = this.cgroupDirs();
-    fs.mkdirSync(memory, { recursive: true });
-    fs.mkdirSync(cpu, { recursive: true });
+    // the task's size is its cgroups' limits: memory (Fargate stops containers that exceed it) and
+    // CPU, a CFS quota of the task's vCPUs (1024 units = one CPU's time per period), as on Fargate
+    const [memory, cpuacct, cpu] = this.cgroupDirs();
+    for (const g of [memory, cpuacct, cpu]) fs.mkdirSync(g, { recursive: true });
     const mib = Number(this.taskDefinition.Memory);
     if (mib > 0) fs.writeFileSync(path.join(memory, 'memory.limit_in_bytes'), `${mib * 1024 * 1024}`);
+    const units = Number(this.taskDefinition.Cpu);
+    if (units > 0) {
+      fs.writeFileSync(path.join(cpu, 'cpu.cfs_period_us'), `${CFS_PERIOD_US}`);
+      fs.writeFileSync(path.join(cpu, 'cpu.cfs_quota_us'), `${Math.round(units / 1024 * CFS_PERIOD_US)}`);
+    }
     // secrets and environment, resolved before any container starts (a missing secret stops the task)
     try {
       for (const c of this.containers) {

@@ -69,6 +69,8 @@ describe('bad input is refused at synth with the prop, the value and the fix', (
     ['CPU that Fargate does not offer', { scheduler: { cpu: 1000 } }, /scheduler\.cpu \(1000\) is not a Fargate CPU size; use one of 256, 512, 1024, 2048, 4096, 8192, 16384/],
     ['memory too small for the CPU', { workers: { cpu: 2048, memoryLimitMiB: 2048 } }, /workers\.memoryLimitMiB \(2048\) does not fit workers\.cpu \(2048\) on Fargate; with cpu 2048 use 4096–16384 in steps of 1024 MiB, or set workers\.cpu to 256, 512 or 1024 for 2048 MiB/],
     ['memory too large for the CPU', { apiServer: { cpu: 256, memoryLimitMiB: 4096 } }, /apiServer\.memoryLimitMiB \(4096\) does not fit apiServer\.cpu \(256\).*use 512, 1024, 2048 MiB/],
+    ['pitfall #42b: a 512 MiB triggerer', { triggerer: { cpu: 256, memoryLimitMiB: 512 } },
+      /triggerer\.memoryLimitMiB \(512\) is too small for the triggerer: Airflow's components peaked at up to 418 MiB .*; use 1024 or more/],
     ['memory off the 4 GiB steps of 8 vCPU', { dagProcessor: { cpu: 8192, memoryLimitMiB: 17408 } }, /dagProcessor\.memoryLimitMiB \(17408\) does not fit dagProcessor\.cpu \(8192\).*16384–61440 in steps of 4096/],
     ['negative desired count', { triggerer: { desiredCount: -1 } }, /triggerer\.desiredCount \(-1\) must be a whole number >= 0/],
     ['zero worker concurrency', { workers: { concurrency: 0 } }, /workers\.concurrency \(0\) must be a whole number >= 1/],

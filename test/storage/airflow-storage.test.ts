@@ -16,14 +16,39 @@ describe('AirflowStorage', () => {
   describe('with default settings, in its own stack', () => {
     const { template } = storageAlone();
 
-    test('creates a VPC across 2 AZs with private subnets and a single NAT gateway', () => {
+    test('creates a VPC across 2 AZs with private subnets, one NAT instance and an S3 gateway endpoint', () => {
       template.resourceCountIs('AWS::EC2::VPC', 1);
-      template.resourceCountIs('AWS::EC2::NatGateway', 1);
+      template.resourceCountIs('AWS::EC2::NatGateway', 0);
+      template.resourceCountIs('AWS::EC2::Instance', 1);
+      template.hasResourceProperties('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway', ServiceName: Match.objectLike({}) });
       const subnets = Object.values<any>(template.findResources('AWS::EC2::Subnet'));
       const types = subnets.map(s => s.Properties.Tags.find((t: any) => t.Key === 'aws-cdk:subnet-type').Value);
       expect(types.filter(t => t === 'Private')).toHaveLength(2);
       expect(types.filter(t => t === 'Isolated')).toHaveLength(2);
       expect(types.filter(t => t === 'Public')).toHaveLength(2);
+    });
+
+    test('the NAT instance: a Graviton t4g.nano with IMDSv2 and an encrypted root volume, a route for each private subnet, open to them only', () => {
+      const [instance] = Object.values<any>(template.findResources('AWS::EC2::Instance'));
+      expect(instance.Properties).toMatchObject({
+        InstanceType: 't4g.nano',
+        SourceDestCheck: false,
+        NetworkInterfaces: [expect.objectContaining({ AssociatePublicIpAddress: true })],
+        BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: expect.objectContaining({ Encrypted: true, VolumeType: 'gp3' }) }],
+      });
+      template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+        LaunchTemplateData: { MetadataOptions: { HttpTokens: 'required' } },
+      });
+      const natId = Object.keys(template.findResources('AWS::EC2::Instance'))[0];
+      const routes = Object.values<any>(template.findResources('AWS::EC2::Route', { Properties: { InstanceId: { Ref: natId } } }));
+      expect(routes).toHaveLength(2);
+      expect(routes.every(r => r.Properties.DestinationCidrBlock === '0.0.0.0/0')).toBe(true);
+      const [sg] = Object.entries<any>(template.findResources('AWS::EC2::SecurityGroup')).filter(([id]) => id.includes('NatSecurityGroup')).map(([, r]) => r);
+      const privateCidrs = Object.values<any>(template.findResources('AWS::EC2::Subnet'))
+        .filter(s => s.Properties.Tags.some((t: any) => t.Key === 'aws-cdk:subnet-type' && t.Value === 'Private'))
+        .map(s => s.Properties.CidrBlock).sort();
+      expect(sg.Properties.SecurityGroupIngress.map((r: any) => r.CidrIp).sort()).toEqual(privateCidrs);
+      expect(sg.Properties.SecurityGroupIngress.every((r: any) => r.IpProtocol === '-1')).toBe(true);
     });
 
     test('creates an encrypted PostgreSQL that keeps its data: deletion protection, 7-day backups, snapshot on removal', () => {
@@ -67,7 +92,8 @@ describe('AirflowStorage', () => {
     });
 
     test('lets nothing into the database or the broker until a service asks', () => {
-      for (const sg of Object.values<any>(template.findResources('AWS::EC2::SecurityGroup'))) {
+      for (const [id, sg] of Object.entries<any>(template.findResources('AWS::EC2::SecurityGroup'))) {
+        if (id.includes('NatSecurityGroup')) continue;
         expect(sg.Properties.SecurityGroupIngress ?? []).toEqual([]);
       }
       template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
@@ -219,6 +245,12 @@ describe('AirflowStorage', () => {
     for (const r of dbIngress) expect(r.Properties.GroupId).toEqual({ 'Fn::GetAtt': [stack.getLogicalId(sg.node.defaultChild as ec2.CfnSecurityGroup), 'GroupId'] });
   });
 
+  test('natProvider: ec2.NatProvider.gateway() gives a managed NAT gateway and no instance', () => {
+    const { template } = storageAlone({ natProvider: ec2.NatProvider.gateway() });
+    template.resourceCountIs('AWS::EC2::NatGateway', 1);
+    template.resourceCountIs('AWS::EC2::Instance', 0);
+  });
+
   test('database.removalPolicy DESTROY is allowed but warns at synth', () => {
     const { stack } = storageAlone({ database: { removalPolicy: RemovalPolicy.DESTROY, deletionProtection: false } });
     Annotations.fromStack(stack).hasWarning('/Storage/Storage', Match.stringLikeRegexp('removalPolicy is RemovalPolicy.DESTROY'));
@@ -264,6 +296,7 @@ describe('AirflowStorage', () => {
       ['a Redis OSS version for Valkey', () => ({ broker: { engineVersion: '6.2' } }), /broker\.engineVersion \('6\.2'\) is not a Valkey version ElastiCache runs; use '8\.0', '8\.1' or '7\.2'/],
       ['an EC2 instance type as node type', () => ({ broker: { nodeType: 't4g.micro' } }), /broker\.nodeType \('t4g\.micro'\) is not a cache node type; use a name such as 'cache\.t4g\.micro'/],
       ['an imported database without security groups', s => ({ database: { existingInstance: instance(s), existingSecret: secretsmanager.Secret.fromSecretNameV2(s, 'X', 'x') } }), /database\.existingInstance has no security groups, so the Airflow tasks cannot be let in; import it with .*securityGroups/],
+      ['natProvider with an imported VPC', s => ({ natProvider: ec2.NatProvider.gateway(), vpc: ec2.Vpc.fromVpcAttributes(s, 'Vpc', { vpcId: 'vpc-1', availabilityZones: ['eu-west-1a', 'eu-west-1b'], privateSubnetIds: ['s-1', 's-2'] }) }), /natProvider is for the VPC AirflowStorage creates, and vpc is given \(its egress is its own\); remove natProvider/],
       ['an imported VPC in one AZ', s => ({ vpc: ec2.Vpc.fromVpcAttributes(s, 'Vpc', { vpcId: 'vpc-1', availabilityZones: ['eu-west-1a'], privateSubnetIds: ['s-1'] }) }), /the data subnets of vpc \(S\/Vpc\) are in 1 Availability Zone; RDS and ElastiCache need subnets in at least 2; pass dataSubnets across 2 or more AZs/],
     ];
     test.each(cases)('%s', (_name, props, message) => {
