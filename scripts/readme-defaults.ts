@@ -66,6 +66,7 @@ export function nagTable(): string {
     lambdaBasicExecution: 'the migration runner and its provider, the image-copy function',
     lambdaVpcExecution: 'the image-copy function',
     imageCopy: 'the image-copy function',
+    ecrAuthorizationToken: 'every task execution role, with `ImageMirror.ecr()`',
     providerRuntime: 'the CDK provider framework functions',
     waiterLogging: 'the CDK provider framework waiter',
     waiterTracing: 'the CDK provider framework waiter',

@@ -187,7 +187,9 @@ class MirroredImage extends ecs.ContainerImage {
     const taskDefinition = containerDefinition.taskDefinition;
     const architecture = taskArchitecture(taskDefinition);
     const copy = ImageMirrors.of(containerDefinition).copy(this.imageName, this.source, architecture, this.network);
-    copy.repository.grantPull(taskDefinition.obtainExecutionRole());
+    const executionRole = taskDefinition.obtainExecutionRole();
+    copy.repository.grantPull(executionRole);
+    acknowledgeNag(executionRole, [NAG.ecrAuthorizationToken], true);
     taskDefinition.node.addDependency(copy.deployment);
     return { imageName: copy.repository.repositoryUriForTag(this.source.tag!) };
   }
