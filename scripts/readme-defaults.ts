@@ -13,6 +13,7 @@ const tasks = (n: number) => `${n} task${n === 1 ? '' : 's'}`;
 export function defaultsTable(): string {
   const rows: [string, string, string][] = [
     ['Image', `\`apache/airflow:${AirflowVersion.latest().version}\``, 'The newest stable release, pinned; 3.1 and 3.2 supported too (`AirflowVersion`); `AirflowImage.fromEcrRepository` / `fromAsset` for your own'],
+    ['Image source', 'a copy in ECR (`ImageMirror.ecr()`)', 'Copied at deploy time into an ECR repository of the stack, for the tasks\' architecture and under the upstream tag: tasks never pull from Docker Hub (10 anonymous pulls per hour per IP) or registry.k8s.io; `ImageMirror.upstream()` to pull from them'],
     ['CPU architecture', DEFAULTS.cpuArchitecture, 'Graviton: about 20% cheaper than x86 for the same size'],
     ['api-server', `${size(DEFAULTS.apiServer)}, ${tasks(DEFAULTS.apiServer.desiredCount)}`, 'The story\'s working size (commit #42)'],
     ['scheduler', `${size(DEFAULTS.scheduler)}, ${tasks(DEFAULTS.scheduler.desiredCount)}`, 'Health check on port 8974'],

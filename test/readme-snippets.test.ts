@@ -19,9 +19,9 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import {
-  AirflowComponent, AirflowImage, AirflowOnEcs, AirflowService, AirflowStorage, AirflowVersion, DagSource, GitCredentials, SecretsBackend, SingleSignOn, Smtp, SmtpEncryption, WebAccess,
+  AirflowComponent, AirflowImage, AirflowOnEcs, AirflowService, AirflowStorage, AirflowVersion, DagSource, GitCredentials, ImageMirror, SecretsBackend, SingleSignOn, Smtp, SmtpEncryption, WebAccess,
 } from '../../src';
-void [CfnOutput, Duration, cloudwatch, ecs, secretsmanager, sns, subscriptions, AirflowComponent, AirflowImage, AirflowOnEcs, AirflowService, AirflowVersion, DagSource, GitCredentials, SecretsBackend, SingleSignOn, Smtp, SmtpEncryption, WebAccess];
+void [CfnOutput, Duration, cloudwatch, ecs, secretsmanager, sns, subscriptions, AirflowComponent, AirflowImage, AirflowOnEcs, AirflowService, AirflowVersion, DagSource, GitCredentials, ImageMirror, SecretsBackend, SingleSignOn, Smtp, SmtpEncryption, WebAccess];
 `;
 
 function program(snippet: string): string {

@@ -31,7 +31,8 @@ export class GitSyncDagSource implements IDagSource {
       container: options.container,
       logGroup: options.logGroup,
       // the default image through the component's mirror, copied by a function in the tasks' VPC
-      image: this.options.image ?? (options.imageMirror ?? ImageMirror.ecr()).bind(DEFAULTS.gitSync.image, { vpc: options.vpc, vpcSubnets: options.vpcSubnets }),
+      image: this.options.image
+        ?? (options.imageMirror ?? ImageMirror.ecr()).bind(DEFAULTS.gitSync.image, { vpc: options.vpc, vpcSubnets: options.vpcSubnets }),
       // every component gets the same [core] dags_folder from the source
       setDagsFolder: false,
       [VALIDATED]: true,

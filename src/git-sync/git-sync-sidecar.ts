@@ -8,8 +8,8 @@ import {
   PREPARE_ENV, PREPARE_SCRIPT,
 } from './commands';
 import { GitSyncOptions } from './git-sync-options';
-import { ImageMirror } from '../common/image-mirror';
 import { redact, validateGitSync, VALIDATED } from './validation';
+import { ImageMirror } from '../common/image-mirror';
 import { DEFAULTS } from '../private/defaults';
 import { Problems } from '../private/validation';
 

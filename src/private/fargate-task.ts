@@ -57,7 +57,8 @@ export function airflowTask(scope: Construct, props: AirflowTaskProps): AirflowT
     ephemeralStorageGiB: props.ephemeralStorageGiB,
     runtimePlatform: { cpuArchitecture: props.architecture, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
   });
-  const containerImage = props.image._bindMirrored(props.architecture, props.imageMirror ?? ImageMirror.ecr(), { vpc: props.vpc, vpcSubnets: props.vpcSubnets });
+  const containerImage = props.image._bindMirrored(props.architecture, props.imageMirror ?? ImageMirror.ecr(),
+    { vpc: props.vpc, vpcSubnets: props.vpcSubnets });
   const container = taskDefinition.addContainer(props.containerId, {
     containerName: props.containerName,
     image: containerImage,

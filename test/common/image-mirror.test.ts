@@ -80,6 +80,7 @@ describe.each(apps)('%s', (_name, makeApp) => {
   });
 });
 
+// pitfall #7: the copy exists, and may be pulled, before any task starts
 test('the services and the migration start only after the copy: they depend on task definitions that depend on it', () => {
   const stack = new Stack(new App(), 'S');
   const airflow = new AirflowOnEcs(stack, 'Airflow');
@@ -173,6 +174,7 @@ test('a GitSyncSidecar used alone copies git-sync too, for its task definition\'
   expect(JSON.stringify(t.toJSON())).toContain('public.ecr.aws/docker/library/busybox:1.36');
 });
 
+// pitfall #7: Services not starting: wrong ECR image references
 test('fromEcrRepository requires a tag or a digest, and a well-formed one', () => {
   const stack = new Stack(new App(), 'S');
   const repo = ecr.Repository.fromRepositoryName(stack, 'Repo', 'acme/airflow');
