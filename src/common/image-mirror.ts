@@ -66,7 +66,8 @@ export interface ImageMirrorBindOptions {
  * By default (`ImageMirror.ecr()`) each image is copied at deploy time into an ECR repository in
  * your account, and the task definitions reference the copy: ECS pulls from ECR only, and only the
  * deployment that introduces a new tag pulls from Docker Hub or registry.k8s.io, once. Images in
- * other registries (your ECR repositories, assets, a private registry) are never copied.
+ * other registries (your ECR repositories, assets, a private registry), and names pinned by digest
+ * (`name@sha256:...`, whose copy of one architecture would have another digest), are used as they are.
  */
 export abstract class ImageMirror {
   /**
