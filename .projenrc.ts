@@ -51,6 +51,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
     moduleName: 'github.com/cdk-airflow-ecs/cdk-airflow-ecs-go',
   },
 
+  // Copies the upstream images (apache/airflow, git-sync) into ECR at deploy time (a prebuilt Go
+  // Lambda: synth needs no Docker). A jsii library, so a peer dependency like aws-cdk-lib.
+  peerDeps: ['cdk-ecr-deployment@^4.2.65'],
+
   devDeps: [
     // The real CDK CLI: `npm run example` synthesizes the example app with it.
     'aws-cdk@2.1148.1',

@@ -13,6 +13,7 @@ const tasks = (n: number) => `${n} task${n === 1 ? '' : 's'}`;
 export function defaultsTable(): string {
   const rows: [string, string, string][] = [
     ['Image', `\`apache/airflow:${AirflowVersion.latest().version}\``, 'The newest stable release, pinned; 3.1 and 3.2 supported too (`AirflowVersion`); `AirflowImage.fromEcrRepository` / `fromAsset` for your own'],
+    ['Image source', 'a copy in ECR (`ImageMirror.ecr()`)', 'Copied at deploy time into an ECR repository of the stack, for the tasks\' architecture and under the upstream tag: tasks never pull from Docker Hub (10 anonymous pulls per hour per IP) or registry.k8s.io; `ImageMirror.upstream()` to pull from them'],
     ['CPU architecture', DEFAULTS.cpuArchitecture, 'Graviton: about 20% cheaper than x86 for the same size'],
     ['api-server', `${size(DEFAULTS.apiServer)}, ${tasks(DEFAULTS.apiServer.desiredCount)}`, 'The story\'s working size (commit #42)'],
     ['scheduler', `${size(DEFAULTS.scheduler)}, ${tasks(DEFAULTS.scheduler.desiredCount)}`, 'Health check on port 8974'],
@@ -65,7 +66,10 @@ export function nagTable(): string {
     putMetricData: 'the scheduler task role',
     taskProtection: 'the worker task role',
     migrationLambdas: 'the migration runner and its provider',
-    lambdaBasicExecution: 'the migration runner and its provider',
+    lambdaBasicExecution: 'the migration runner and its provider, the image-copy function',
+    lambdaVpcExecution: 'the image-copy function',
+    imageCopy: 'the image-copy function',
+    ecrAuthorizationToken: 'every task execution role, with `ImageMirror.ecr()`',
     providerRuntime: 'the CDK provider framework functions',
     waiterLogging: 'the CDK provider framework waiter',
     waiterTracing: 'the CDK provider framework waiter',
@@ -96,6 +100,7 @@ export const GUARD_EXCEPTIONS: Record<string, { rule: string; why: string; chang
   'CT.ECS.PR.3': { rule: 'containers run as non-root', why: 'only `git-sync-prepare` (DagSource.gitSync) runs as root, for a second, to hand the task volume to git-sync; every other container runs as uid 50000 or 65533', change: '`DagSource.fromImage()`' },
   'CT.ECS.PR.6': { rule: 'read-only root file system', why: 'Airflow writes under /opt/airflow and /tmp at run time; the official image does not support a read-only root', change: '—' },
   'CT.ECS.PR.7': { rule: 'container memory hard limits', why: 'the task\'s memory is the hard limit; per-container limits would split it and OOM-kill Airflow first. Sidecars have soft reservations', change: '—' },
+  'CT.ECR.PR.3': { rule: 'ECR tag immutability', why: 'the image copies keep the upstream tag, and a rollback copies the previous tag again, which an immutable repository refuses (cdklabs/cdk-ecr-deployment#207)', change: '`imageMirror: ImageMirror.upstream()` and your own immutable repository with `AirflowImage.fromEcrRepository`' },
   'CT.ELASTICLOADBALANCING.PR.1': { rule: 'HTTP redirects to HTTPS', why: 'the default internal load balancer serves HTTP inside the VPC', change: '`WebAccess.internalLoadBalancer({ certificate })` or `WebAccess.publicHttps({ certificate })`' },
   'CT.ELASTICLOADBALANCING.PR.5': { rule: 'load balancer deletion protection', why: 'the services stack is meant to be destroyable and recreatable', change: '`airflow.loadBalancer.setAttribute(\'deletion_protection.enabled\', \'true\')`' },
   'CT.ELASTICLOADBALANCING.PR.6': { rule: 'load balancer access logs', why: 'as cdk-nag ELB2 above', change: '`airflow.loadBalancer.logAccessLogs(bucket)`' },

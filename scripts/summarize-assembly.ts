@@ -44,6 +44,21 @@ function literal(value: unknown): string {
   return typeof value === 'string' || typeof value === 'number' ? String(value) : JSON.stringify(value);
 }
 
+/**
+ * An image reference as a reader knows it: a name as it is; an ECR copy the stack makes
+ * (ImageMirror.ecr(), `Custom::CDKECRDeployment`) as the upstream name it copies.
+ */
+function imageName(image: unknown, resources: Record<string, any>): string {
+  if (typeof image === 'string') return image;
+  const parts: any[] = (image as any)?.['Fn::Join']?.[1] ?? [];
+  const repository = parts.find(p => p?.Ref)?.Ref;
+  const tag = parts[parts.length - 1];
+  const copy = Object.values(resources).find(r => r.Type === 'Custom::CDKECRDeployment'
+    && (r.Properties?.DestImage?.['Fn::Join']?.[1] ?? []).some((p: any) => p?.Ref === repository)
+    && r.Properties.DestImage['Fn::Join'][1].slice(-1)[0] === tag);
+  return copy ? `${String(copy.Properties.SrcImage).replace(/^docker:\/\//, '')} (copied to ECR)` : literal(image);
+}
+
 export function summarize(assemblyDir: string): AssemblySummary {
   const stacks: AssemblySummary['stacks'] = [];
   const components: ComponentSummary[] = [];
@@ -61,7 +76,7 @@ export function summarize(assemblyDir: string): AssemblySummary {
       const td = tdRef ? resources[tdRef] : undefined;
       if (!td) continue;
       const essential = (td.Properties.ContainerDefinitions ?? []).find((c: any) => c.Essential !== false);
-      if (essential) images.add(literal(essential.Image));
+      if (essential) images.add(imageName(essential.Image, resources));
       const serviceId = Object.keys(resources).find(k => resources[k] === r)!;
       const target = targets.find(t => JSON.stringify(t.Properties?.ResourceId ?? '').includes(`"${serviceId}"`));
       const strategy: any[] | undefined = r.Properties?.CapacityProviderStrategy;

@@ -9,6 +9,7 @@ import { Construct } from 'constructs';
 import { AirflowComponent } from './common/airflow-component';
 import { AirflowImage } from './common/airflow-image';
 import { AirflowVersion } from './common/airflow-version';
+import { ImageMirror } from './common/image-mirror';
 import { IDagSource } from './dags/i-dag-source';
 import { smtpSettings, validateSmtp } from './email/smtp';
 import { SmtpOptions } from './email/smtp-options';
@@ -72,6 +73,20 @@ export interface AirflowOnEcsProps {
    * @default AirflowImage.official(AirflowVersion.latest())
    */
   readonly image?: AirflowImage;
+
+  /**
+   * Where the tasks pull the official image and git-sync from. By default each is copied at
+   * deploy time, for the tasks' CPU architecture and under its upstream tag, into an ECR repository
+   * of this stack, and every task pulls the copy: only the deployment that introduces a new release
+   * pulls from Docker Hub or registry.k8s.io, once (Docker Hub allows 10 anonymous pulls per hour
+   * per IP address, and Fargate caches no images). `ImageMirror.upstream()` pulls from the
+   * upstream registries on every task start; `ImageMirror.ecr({ dockerHubCredentials })` copies with
+   * your Docker Hub account. Your own images (`fromEcrRepository`, `fromAsset`, `withRequirements`)
+   * are never copied.
+   *
+   * @default ImageMirror.ecr()
+   */
+  readonly imageMirror?: ImageMirror;
 
   /**
    * The CPU architecture of every task.
@@ -344,6 +359,7 @@ export class AirflowOnEcs extends Construct {
       serviceConnectNamespace: namespace,
       storage,
       image,
+      imageMirror: props.imageMirror,
       cpuArchitecture: props.cpuArchitecture,
       baseUrl: this.url,
       logRetention: props.logRetention,
@@ -426,6 +442,7 @@ export class AirflowOnEcs extends Construct {
       cluster: this.cluster,
       storage,
       image,
+      imageMirror: props.imageMirror,
       cpuArchitecture: props.cpuArchitecture,
       adminUsername: props.adminUsername,
       environment: props.environment,
@@ -445,6 +462,7 @@ export class AirflowOnEcs extends Construct {
       cluster: this.cluster,
       storage,
       image,
+      imageMirror: props.imageMirror,
       cpuArchitecture: props.cpuArchitecture,
       environment: props.environment,
       secrets: ecsSecretsOnly(props.secrets),

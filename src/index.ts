@@ -2,6 +2,7 @@ export * from './airflow-on-ecs';
 export * from './common/airflow-component';
 export * from './common/airflow-image';
 export * from './common/airflow-version';
+export * from './common/image-mirror';
 export * from './dags/dag-source';
 export * from './dags/i-dag-source';
 export * from './email/smtp-options';

@@ -40,6 +40,7 @@ function roundPrices(): PriceList {
       'cloudwatch.dashboardMonth': p(3),
       'cloudwatch.logsIngestion.gb': p(0.5),
       'secretsManager.secretMonth': p(0.4),
+      'ecr.storage.gbMonth': p(0.1),
       'mwaa.mw1.small.hour': p(0.5),
     },
   };
@@ -116,6 +117,12 @@ describe('a deployment with known sizes', () => {
     expect(line(e, 'public IPv4 addresses:').idle).toBeCloseTo(5, 6);
     expect(e.notCounted.join(' ')).not.toContain('NAT data');
   }, 120_000);
+
+  test('the ECR copies of the public images are counted at their assumed compressed size', () => {
+    // the official Airflow image only (DAGs in the image): 0.6 GB at $0.1/GB-month
+    expect(line(estimate, 'ECR image copies:').item).toBe('ECR image copies: 1 (~0.60 GB, assumed sizes)');
+    expect(line(estimate, 'ECR image copies:').idle).toBeCloseTo(0.06, 6);
+  });
 
   test('custom metrics: 26 + 6 per Airflow pool from the airflow-metrics sidecars, 3 per worker pool and 3 heartbeat ages', () => {
     expect(line(estimate, 'custom metrics:').item).toBe('custom metrics: 38 (Airflow 32, queue and heartbeats 6)');

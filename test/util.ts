@@ -97,3 +97,21 @@ export function synthError(build: (stack: Stack) => void): string {
     return (e as Error).message;
   }
 }
+
+/**
+ * The upstream image an ECS container image reference runs: for an ECR copy made by the stack
+ * (ImageMirror.ecr()), the source of the `Custom::CDKECRDeployment` that writes that repository and
+ * tag; a plain name as it is.
+ */
+export function upstreamImage(template: Template, image: any): string {
+  if (typeof image === 'string') return image;
+  const parts: any[] = image?.['Fn::Join']?.[1] ?? [];
+  const repository = parts.find(p => p?.Ref)?.Ref;
+  const tag = parts[parts.length - 1];
+  const copy = Object.values<any>(template.findResources('Custom::CDKECRDeployment')).find(r => {
+    const dest: any[] = r.Properties.DestImage['Fn::Join'][1];
+    return dest.some(p => p?.Ref === repository) && dest[dest.length - 1] === tag;
+  });
+  if (!copy) throw new Error(`no ECR copy writes ${JSON.stringify(image)}`);
+  return String(copy.Properties.SrcImage).replace(/^docker:\/\//, '');
+}

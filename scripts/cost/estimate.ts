@@ -30,6 +30,14 @@ export const AIRFLOW_METRICS_PER_POOL = 6;
 export const QUEUE_METRICS_PER_WORKER_POOL = 3;
 export const HEARTBEAT_COMPONENTS = 3;
 
+/**
+ * Compressed size (GB, what ECR bills) of one architecture of the images `ImageMirror.ecr()` copies.
+ * Assumed, not measured (Docker Hub and registry.k8s.io cannot be reached from the machines this
+ * was written on): the official Airflow image is about 1.5 GiB unpacked; git-sync is one static
+ * binary with git. Any other copied image is taken to be Airflow-sized (it is built on it).
+ */
+export const COPIED_IMAGE_GB = { airflow: 0.6, gitSync: 0.05 };
+
 export interface CostLine {
   item: string;
   /** USD a month with workers at their minimum. */
@@ -180,6 +188,13 @@ export function estimateCost(assemblyDir: string, prices: PriceList = loadPrices
   if (alarms + dashboards > 0) {
     both(`alarms: ${alarms}, dashboards: ${dashboards}`,
       alarms * price(prices, 'cloudwatch.alarmMonth') + dashboards * price(prices, 'cloudwatch.dashboardMonth'));
+  }
+
+  // the ECR copies of the public images (ImageMirror.ecr()): storage of the current tag of each
+  const copies = ofType('Custom::CDKECRDeployment').map(r => String(r.Properties?.SrcImage ?? ''));
+  if (copies.length > 0) {
+    const gb = copies.reduce((n, src) => n + (/git-sync/.test(src) ? COPIED_IMAGE_GB.gitSync : COPIED_IMAGE_GB.airflow), 0);
+    both(`ECR image copies: ${copies.length} (~${gb.toFixed(2)} GB, assumed sizes)`, gb * price(prices, 'ecr.storage.gbMonth'));
   }
 
   const secrets = ofType('AWS::SecretsManager::Secret').length;

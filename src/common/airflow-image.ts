@@ -7,6 +7,7 @@ import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { AirflowVersion } from './airflow-version';
+import type { ImageMirror, ImageMirrorBindOptions } from './image-mirror';
 import { checkPythonVersion } from '../private/airflow-releases';
 
 /**
@@ -160,9 +161,16 @@ export abstract class AirflowImage {
    * @param airflowVersion the Airflow release the image is built on
    */
   public static fromEcrRepository(repository: ecr.IRepository, tagOrDigest: string, airflowVersion: AirflowVersion): AirflowImage {
-    if (!Token.isUnresolved(tagOrDigest) && (tagOrDigest.trim() === '' || tagOrDigest === 'latest')) {
-      throw new Error(`AirflowImage.fromEcrRepository(${repository.node.path}, '${tagOrDigest}'): pass an immutable tag such as '3.3.2-acme-7' or a digest 'sha256:...'; `
+    const where = `AirflowImage.fromEcrRepository(${repository.node.path}, '${tagOrDigest}')`;
+    if (!Token.isUnresolved(tagOrDigest) && (tagOrDigest === undefined || tagOrDigest === null || tagOrDigest.trim() === '' || tagOrDigest === 'latest')) {
+      throw new Error(`${where}: pass an immutable tag such as '3.3.2-acme-7' or a digest 'sha256:...'; `
         + 'with \'latest\' a new image changes nothing in the template, so neither the migration nor the services redeploy');
+    }
+    if (!Token.isUnresolved(tagOrDigest) && tagOrDigest.startsWith('sha256:') && !/^sha256:[a-f0-9]{64}$/.test(tagOrDigest)) {
+      throw new Error(`${where}: a digest is 'sha256:' and 64 lowercase hex digits, as \`docker buildx imagetools inspect\` prints it`);
+    }
+    if (!Token.isUnresolved(tagOrDigest) && !tagOrDigest.startsWith('sha256:') && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tagOrDigest)) {
+      throw new Error(`${where}: not an image tag (letters, digits, '_', '.' and '-', at most 128, not starting with '.' or '-'); pass the tag alone, without the repository or ':'`);
     }
     return new EcrAirflowImage(repository, tagOrDigest, airflowVersion);
   }
@@ -228,6 +236,17 @@ export abstract class AirflowImage {
    * @param architecture the CPU architecture of the tasks that run the image
    */
   public abstract bind(architecture: ecs.CpuArchitecture): ecs.ContainerImage;
+
+  /**
+   * The ECS container image for tasks of the given CPU architecture, served through `mirror` when
+   * the image is a public one the mirror copies (the official image, `fromRegistry` names on Docker
+   * Hub); your own images are used as they are.
+   *
+   * @internal
+   */
+  public _bindMirrored(architecture: ecs.CpuArchitecture, _mirror: ImageMirror, _options: ImageMirrorBindOptions): ecs.ContainerImage {
+    return this.bind(architecture);
+  }
 }
 
 class RegistryAirflowImage extends AirflowImage {
@@ -238,6 +257,13 @@ class RegistryAirflowImage extends AirflowImage {
   public bind(_architecture: ecs.CpuArchitecture): ecs.ContainerImage {
     // Multi-arch manifests (apache/airflow is amd64 + arm64): the task's platform picks the image.
     return ecs.ContainerImage.fromRegistry(this.description);
+  }
+
+  /** @internal */
+  public _bindMirrored(_architecture: ecs.CpuArchitecture, mirror: ImageMirror, options: ImageMirrorBindOptions): ecs.ContainerImage {
+    // The copy takes the task definition's architecture only (the mirror reads it when the
+    // container is added).
+    return mirror.bind(this.description, options);
   }
 }
 

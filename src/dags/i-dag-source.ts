@@ -1,7 +1,9 @@
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { ImageMirror } from '../common/image-mirror';
 
 /**
  * Where a component's task is, for a DAG source to add what it needs to it.
@@ -13,6 +15,27 @@ export interface DagSourceBindOptions {
   readonly container: ecs.ContainerDefinition;
   /** The component's log group. */
   readonly logGroup: logs.ILogGroup;
+
+  /**
+   * Where public images the source adds (git-sync) are pulled from.
+   *
+   * @default ImageMirror.ecr()
+   */
+  readonly imageMirror?: ImageMirror;
+
+  /**
+   * The VPC of the component's tasks, where an image copy runs.
+   *
+   * @default - outside any VPC
+   */
+  readonly vpc?: ec2.IVpc;
+
+  /**
+   * The subnets of the component's tasks.
+   *
+   * @default - the private subnets with egress
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
 }
 
 /**

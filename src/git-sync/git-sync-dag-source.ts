@@ -3,6 +3,7 @@ import { gitSyncDagsFolder } from './commands';
 import { GitSyncOptions } from './git-sync-options';
 import { GitSyncSidecar } from './git-sync-sidecar';
 import { validateGitSync, VALIDATED } from './validation';
+import { ImageMirror } from '../common/image-mirror';
 import { DagSourceBindOptions, DagSourceConfig, IDagSource } from '../dags/i-dag-source';
 import { DEFAULTS } from '../private/defaults';
 import { Problems } from '../private/validation';
@@ -29,6 +30,9 @@ export class GitSyncDagSource implements IDagSource {
       taskDefinition: options.taskDefinition,
       container: options.container,
       logGroup: options.logGroup,
+      // the default image through the component's mirror, copied by a function in the tasks' VPC
+      image: this.options.image
+        ?? (options.imageMirror ?? ImageMirror.ecr()).bind(DEFAULTS.gitSync.image, { vpc: options.vpc, vpcSubnets: options.vpcSubnets }),
       // every component gets the same [core] dags_folder from the source
       setDagsFolder: false,
       [VALIDATED]: true,

@@ -76,10 +76,9 @@ export interface GitSyncOptions {
   readonly caCertificates?: ecs.Secret;
 
   /**
-   * The git-sync image. Mirror it to ECR to avoid pulling from registry.k8s.io, and keep it on
-   * git-sync v4.
+   * The git-sync image; keep it on git-sync v4. Used as given (not copied to ECR).
    *
-   * @default - `registry.k8s.io/git-sync/git-sync:v4.7.1`
+   * @default - `registry.k8s.io/git-sync/git-sync:v4.7.1`, copied into ECR by the `imageMirror`
    */
   readonly image?: ecs.ContainerImage;
 }

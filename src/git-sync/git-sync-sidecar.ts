@@ -9,6 +9,7 @@ import {
 } from './commands';
 import { GitSyncOptions } from './git-sync-options';
 import { redact, validateGitSync, VALIDATED } from './validation';
+import { ImageMirror } from '../common/image-mirror';
 import { DEFAULTS } from '../private/defaults';
 import { Problems } from '../private/validation';
 
@@ -45,6 +46,16 @@ export interface GitSyncSidecarProps extends GitSyncOptions {
    * @default - a new log group, kept one month
    */
   readonly logGroup?: logs.ILogGroup;
+
+  /**
+   * Where the default git-sync image is pulled from (ignored when `image` is given). By default it
+   * is copied at deploy time into an ECR repository of this stack, by a function outside any VPC
+   * (pass `ImageMirror.ecr({ vpc })` to run it in yours); `ImageMirror.upstream()` pulls from
+   * registry.k8s.io on every task start.
+   *
+   * @default ImageMirror.ecr()
+   */
+  readonly imageMirror?: ImageMirror;
 }
 
 /**
@@ -71,7 +82,7 @@ export class GitSyncSidecar extends Construct {
     if (!(props as any)[VALIDATED]) validateGitSync(new Problems(this), props);
     const mountPath = props.mountPath ?? DEFAULTS.gitSync.mountPath;
     this.dagsFolder = gitSyncDagsFolder(props.subPath, mountPath);
-    const image = props.image ?? ecs.ContainerImage.fromRegistry(DEFAULTS.gitSync.image);
+    const image = props.image ?? (props.imageMirror ?? ImageMirror.ecr()).bind(DEFAULTS.gitSync.image);
     const logGroup = props.logGroup ?? new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_MONTH });
     const credentials = props.credentials?.bind(this);
 

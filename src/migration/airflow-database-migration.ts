@@ -9,6 +9,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { BOOTSTRAP_SCRIPT } from './bootstrap';
 import { AirflowImage } from '../common/airflow-image';
+import { ImageMirror } from '../common/image-mirror';
 import { AirflowOptions } from '../private/airflow-options';
 import { sharedEnvironment, sharedSecrets } from '../private/config';
 import { DEFAULTS, PORTS } from '../private/defaults';
@@ -36,6 +37,15 @@ export interface AirflowDatabaseMigrationProps {
    * @default AirflowImage.official(AirflowVersion.latest())
    */
   readonly image?: AirflowImage;
+
+  /**
+   * Where the tasks pull the official image (and other public images) from. By default it is
+   * copied at deploy time into an ECR repository of this stack, and the tasks pull the copy;
+   * `ImageMirror.upstream()` pulls from Docker Hub on every task start.
+   *
+   * @default ImageMirror.ecr()
+   */
+  readonly imageMirror?: ImageMirror;
 
   /**
    * The CPU architecture of the task.
@@ -147,6 +157,8 @@ export class AirflowDatabaseMigration extends Construct implements ec2.IConnecta
     };
     const task = airflowTask(this, {
       vpc: props.cluster.vpc,
+      imageMirror: props.imageMirror,
+      vpcSubnets: props.vpcSubnets,
       cpu: DEFAULTS.migration.cpu,
       memoryLimitMiB: DEFAULTS.migration.memoryLimitMiB,
       architecture: props.cpuArchitecture ?? ecs.CpuArchitecture[DEFAULTS.cpuArchitecture],

@@ -6,6 +6,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
 import { AirflowImage } from '../common/airflow-image';
+import { ImageMirror } from '../common/image-mirror';
 import { sharedEnvironment, sharedSecrets } from '../private/config';
 import { DEFAULTS, PORTS } from '../private/defaults';
 import { airflowTask } from '../private/fargate-task';
@@ -50,6 +51,15 @@ export interface AirflowDatabaseCleanupProps extends DatabaseCleanupOptions {
    * @default AirflowImage.official(AirflowVersion.latest())
    */
   readonly image?: AirflowImage;
+
+  /**
+   * Where the tasks pull the official image (and other public images) from. By default it is
+   * copied at deploy time into an ECR repository of this stack, and the tasks pull the copy;
+   * `ImageMirror.upstream()` pulls from Docker Hub on every task start.
+   *
+   * @default ImageMirror.ecr()
+   */
+  readonly imageMirror?: ImageMirror;
   /**
    * The CPU architecture of the task.
    *
@@ -117,6 +127,8 @@ export class AirflowDatabaseCleanup extends Construct {
     }
     const task = airflowTask(this, {
       vpc: props.cluster.vpc,
+      imageMirror: props.imageMirror,
+      vpcSubnets: props.vpcSubnets,
       cpu: DEFAULTS.databaseCleanup.cpu,
       memoryLimitMiB: DEFAULTS.databaseCleanup.memoryLimitMiB,
       architecture: props.cpuArchitecture ?? ecs.CpuArchitecture[DEFAULTS.cpuArchitecture],

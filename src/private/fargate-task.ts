@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import { AIRFLOW_USER, DEFAULTS } from './defaults';
 import { acknowledgeNag, NAG } from './nag';
 import type { AirflowImage } from '../common/airflow-image';
+import { ImageMirror } from '../common/image-mirror';
 
 /** What an Airflow task is made of: the same for every component and for the migration. */
 export interface AirflowTaskProps {
@@ -16,6 +17,10 @@ export interface AirflowTaskProps {
   readonly ephemeralStorageGiB?: number;
   readonly architecture: ecs.CpuArchitecture;
   readonly image: AirflowImage;
+  /** Where public images are pulled from; undefined for ImageMirror.ecr(). */
+  readonly imageMirror?: ImageMirror;
+  /** The tasks' subnets, where the image copy runs too. */
+  readonly vpcSubnets?: ec2.SubnetSelection;
   readonly logRetention?: logs.RetentionDays;
   /** The id of the Airflow container (construct id) and its name. */
   readonly containerId: string;
@@ -52,7 +57,8 @@ export function airflowTask(scope: Construct, props: AirflowTaskProps): AirflowT
     ephemeralStorageGiB: props.ephemeralStorageGiB,
     runtimePlatform: { cpuArchitecture: props.architecture, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
   });
-  const containerImage = props.image.bind(props.architecture);
+  const containerImage = props.image._bindMirrored(props.architecture, props.imageMirror ?? ImageMirror.ecr(),
+    { vpc: props.vpc, vpcSubnets: props.vpcSubnets });
   const container = taskDefinition.addContainer(props.containerId, {
     containerName: props.containerName,
     image: containerImage,

@@ -114,6 +114,21 @@ export const NAG = {
     id: 'AwsSolutions-IAM4',
     reason: 'AWSLambdaBasicExecutionRole grants only CloudWatch Logs writes for the function\'s own logs.',
   },
+  lambdaVpcExecution: {
+    id: 'AwsSolutions-IAM4',
+    reason: 'AWSLambdaVPCAccessExecutionRole lets the image-copy function, which runs in the VPC, create and delete its own network interfaces.',
+    appliesTo: [{ regex: '/^Policy::arn:<AWS::Partition>:iam::aws:policy\\/service-role\\/AWSLambdaVPCAccessExecutionRole$/' }],
+  },
+  ecrAuthorizationToken: {
+    id: 'AwsSolutions-IAM5',
+    reason: 'Pulling the ECR copy of the image needs ecr:GetAuthorizationToken, which supports no resource ARNs; the pull actions themselves are limited to the stack\'s image repositories.',
+    appliesTo: ['Resource::*'],
+  },
+  imageCopy: {
+    id: 'AwsSolutions-IAM5',
+    reason: 'cdk-ecr-deployment\'s function copies public images into the stack\'s ECR repositories; its policy (the library\'s, not ours) grants the ECR push and pull actions and s3:GetObject on any resource, and ecr:GetAuthorizationToken supports no resource ARNs.',
+    appliesTo: ['Resource::*'],
+  },
   providerRuntime: {
     id: 'AwsSolutions-L1',
     reason: 'The CDK custom resource provider framework chooses its own functions\' runtime; the migration runner itself uses the latest Node.js runtime of this aws-cdk-lib.',

@@ -11,6 +11,7 @@ import { checkFargateSize } from './fargate-sizes';
 import { ApiServerOptions, CeleryWorkerOptions } from './service-options';
 import { AirflowComponent } from '../common/airflow-component';
 import { AirflowImage } from '../common/airflow-image';
+import { ImageMirror } from '../common/image-mirror';
 import { DagSourceConfig, IDagSource } from '../dags/i-dag-source';
 import { AirflowOptions } from '../private/airflow-options';
 import { sharedEnvironment, sharedSecrets } from '../private/config';
@@ -51,6 +52,15 @@ export interface AirflowServiceProps extends ApiServerOptions, CeleryWorkerOptio
    * @default AirflowImage.official(AirflowVersion.latest())
    */
   readonly image?: AirflowImage;
+
+  /**
+   * Where the tasks pull the official image (and other public images) from. By default it is
+   * copied at deploy time into an ECR repository of this stack, and the tasks pull the copy;
+   * `ImageMirror.upstream()` pulls from Docker Hub on every task start.
+   *
+   * @default ImageMirror.ecr()
+   */
+  readonly imageMirror?: ImageMirror;
 
   /**
    * The CPU architecture of the tasks. ARM64 (Graviton) costs about 20% less than X86_64 for
@@ -291,6 +301,8 @@ export class AirflowService extends Construct implements ec2.IConnectable, iam.I
 
     const task = airflowTask(this, {
       vpc: props.cluster.vpc,
+      imageMirror: props.imageMirror,
+      vpcSubnets: props.vpcSubnets,
       cpu,
       memoryLimitMiB,
       // an invalid size is reported by validate(); the CDK would throw on it here, before the report
@@ -331,7 +343,14 @@ export class AirflowService extends Construct implements ec2.IConnectable, iam.I
     }
 
     if (props.dags && spec.readsDagFiles) {
-      this.dagSource = props.dags.bind(this, { taskDefinition: this.taskDefinition, container: this.container, logGroup: this.logGroup });
+      this.dagSource = props.dags.bind(this, {
+        taskDefinition: this.taskDefinition,
+        container: this.container,
+        logGroup: this.logGroup,
+        imageMirror: props.imageMirror,
+        vpc: props.cluster.vpc,
+        vpcSubnets: props.vpcSubnets,
+      });
     }
 
     this.service = new ecs.FargateService(this, 'Service', {

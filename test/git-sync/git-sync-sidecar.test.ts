@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AirflowOnEcs, DagSource, GitCredentials, GitSyncOptions, GitSyncSidecar, IDagSource } from '../../src';
-import { COMPONENTS, envOf, synthError, taskDefinitions } from '../util';
+import { COMPONENTS, envOf, synthError, taskDefinitions, upstreamImage } from '../util';
 
 const KNOWN_HOSTS = 'github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
 
@@ -76,7 +76,7 @@ describe('DagSource.gitSync on AirflowOnEcs', () => {
       GITSYNC_HTTP_BIND: '127.0.0.1:8780',
       GITSYNC_USERNAME: 'x-access-token',
     }));
-    expect(c('git-sync').Image).toBe('registry.k8s.io/git-sync/git-sync:v4.7.1');
+    expect(upstreamImage(template, c('git-sync').Image)).toBe('registry.k8s.io/git-sync/git-sync:v4.7.1');
 
     const airflowContainer = c(name);
     expect(airflowContainer.MountPoints).toEqual([{ ContainerPath: '/opt/airflow/git', SourceVolume: 'git-sync-dags', ReadOnly: true }]);

@@ -347,6 +347,8 @@ export class Deployment {
         case 'AWS::CloudWatch::Alarm': return `${stack.stackName}-${logicalId}-${h.slice(0, 8)}`;
         case 'AWS::SNS::Topic': return arn('sns', `${stack.stackName}-${logicalId}`);
         case 'AWS::ServiceDiscovery::HttpNamespace': return `ns-${h}`;
+        // ECR repository names are lower case
+        case 'AWS::ECR::Repository': return this.resolve(stack, r.Properties?.RepositoryName) ?? `${stack.stackName}-${logicalId}-${h.slice(0, 8)}`.toLowerCase();
         default: return `${logicalId}-${h}`;
       }
     });
@@ -436,11 +438,31 @@ export class Deployment {
         case 'AWS::SecretsManager::Secret':
           if (attr === 'Id') return ref;
           return fail();
+        case 'AWS::ECR::Repository':
+          if (attr === 'Arn') return `arn:aws:ecr:${region}:${stack.account}:repository/${ref}`;
+          if (attr === 'RepositoryUri') return `${stack.account}.dkr.ecr.${region}.amazonaws.com/${ref}`;
+          return fail();
         default:
           if (attr === 'Arn') return `arn:aws:${r.Type.split('::')[1].toLowerCase()}:${region}:${stack.account}:${ref}`;
           return fail();
       }
     });
+  }
+
+  /**
+   * The images the deployment copies into ECR (cdk-ecr-deployment's `Custom::CDKECRDeployment`):
+   * each copy's ECR name (`<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>`) to the
+   * upstream name it is copied from (`apache/airflow:3.3.2`). The runtime "runs the copy" by
+   * running the upstream image for the ECR name.
+   */
+  public imageCopies(): Record<string, string> {
+    const copies: Record<string, string> = {};
+    for (const { stack, resource } of this.resources('Custom::CDKECRDeployment')) {
+      const src = String(this.resolve(stack, resource.Properties.SrcImage)).replace(/^docker:\/\//, '');
+      const dest = String(this.resolve(stack, resource.Properties.DestImage)).replace(/^docker:\/\//, '');
+      copies[dest] = src;
+    }
+    return copies;
   }
 
   public availabilityZones(stack: StackArtifact): string[] {

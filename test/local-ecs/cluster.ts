@@ -280,7 +280,7 @@ export class LocalEcs {
       throw new Error(`could not mount a tmpfs on ${this.layersDir} (the local ECS runtime needs root)`);
     }
     this.ca = new CertificateAuthority(path.join(this.runDir, 'ca'));
-    this.images = new Images(path.join(this.layersDir, 'images'), this.ca, { dags: o.dags, dagsFolder: this.environmentValue('AIRFLOW__CORE__DAGS_FOLDER'), aliases: o.imageAliases });
+    this.images = new Images(path.join(this.layersDir, 'images'), this.ca, { dags: o.dags, dagsFolder: this.environmentValue('AIRFLOW__CORE__DAGS_FOLDER'), aliases: o.imageAliases, copies: this.deployment.imageCopies() });
 
     const vpcs = this.deployment.resources('AWS::EC2::VPC');
     if (vpcs.length !== 1) throw new Error(`the local ECS runtime needs exactly one AWS::EC2::VPC in the assembly (it has ${vpcs.length}); imported VPCs are not supported`);

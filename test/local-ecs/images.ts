@@ -28,7 +28,7 @@ export interface ImageConfig {
 /** The official image's user: uid 50000, primary group 0. */
 const AIRFLOW_UID = 50000;
 
-const OFFICIAL_AIRFLOW = /^(?:docker\.io\/)?(?:library\/)?apache\/airflow:(\d+\.\d+\.\d+)(?:-python(\d+\.\d+))?$/;
+export const OFFICIAL_AIRFLOW = /^(?:docker\.io\/)?(?:library\/)?apache\/airflow:(\d+\.\d+\.\d+)(?:-python(\d+\.\d+))?$/;
 const GIT_SYNC = /(^|\/)git-sync(\/git-sync)?:/;
 
 export interface ImageOptions {
@@ -38,6 +38,19 @@ export interface ImageOptions {
   readonly dagsFolder?: string;
   /** Image names (or prefixes) to run as another image, e.g. an ECR image as `apache/airflow:3.3.2`. */
   readonly aliases?: Record<string, string>;
+  /** The deployment's copies of upstream images in ECR: ECR name to upstream name (`Deployment.imageCopies()`). */
+  readonly copies?: Record<string, string>;
+}
+
+/**
+ * The image the runtime runs for a task definition's image name: an ECR copy made by the
+ * deployment runs as the upstream image it was copied from (the official `apache/airflow:<version>`
+ * whose tag says the Airflow and Python versions), then `--image` aliases apply.
+ */
+export function effectiveImageName(name: string, options: Pick<ImageOptions, 'aliases' | 'copies'>): string {
+  const upstream = options.copies?.[name] ?? name;
+  const alias = Object.entries(options.aliases ?? {}).find(([from]) => name === from || name.startsWith(from) || upstream === from);
+  return alias ? alias[1] : upstream;
 }
 
 export class Images {
@@ -46,8 +59,7 @@ export class Images {
   constructor(private readonly dir: string, private readonly ca: CertificateAuthority, private readonly options: ImageOptions = {}) {}
 
   public resolve(name: string): ImageConfig {
-    const alias = Object.entries(this.options.aliases ?? {}).find(([from]) => name === from || name.startsWith(from));
-    const effective = alias ? alias[1] : name;
+    const effective = effectiveImageName(name, this.options);
     const cached = this.cache.get(effective);
     if (cached) return cached;
     let config: ImageConfig;

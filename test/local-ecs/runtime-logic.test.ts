@@ -8,6 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import { Deployment, parseSecretValueFrom } from './assembly';
+import { effectiveImageName, OFFICIAL_AIRFLOW } from './images';
 import { matches } from './load-balancer';
 import { cidrContains, Network, securityGroups } from './network';
 import { generateSecretString, PUNCTUATION } from './secret-generator';
@@ -61,6 +62,29 @@ describe('the example app, deployed on paper', () => {
     }
     throw new Error(`no container ${name}`);
   };
+
+  test('the images are ECR copies, which run as the official image they copy: its Airflow and Python versions from the upstream tag', () => {
+    const image = container('scheduler').Image as string;
+    const services = d.resources('AWS::ECS::TaskDefinition')[0].stack;
+    expect(image).toMatch(new RegExp(`^${services.account}\\.dkr\\.ecr\\.${services.region}\\.amazonaws\\.com/[a-z0-9-]+:\\d+\\.\\d+\\.\\d+$`));
+    const copies = d.imageCopies();
+    expect(copies[image]).toMatch(/^apache\/airflow:\d+\.\d+\.\d+$/);
+    const runs = effectiveImageName(image, { copies });
+    expect(OFFICIAL_AIRFLOW.exec(runs)?.[1]).toBe(image.split(':').pop());
+    // every container of every task runs a copy the deployment makes
+    for (const td of d.resources('AWS::ECS::TaskDefinition')) {
+      for (const c of d.resolve(td.stack, td.resource.Properties).ContainerDefinitions) expect(copies[c.Image]).toBeDefined();
+    }
+  });
+
+  test('a python variant\'s copy keeps its Python version; an --image alias still applies to the copy', () => {
+    const copies = { '1.dkr.ecr.eu-west-1.amazonaws.com/r:3.3.2-python3.13': 'apache/airflow:3.3.2-python3.13' };
+    const m = OFFICIAL_AIRFLOW.exec(effectiveImageName('1.dkr.ecr.eu-west-1.amazonaws.com/r:3.3.2-python3.13', { copies }))!;
+    expect([m[1], m[2]]).toEqual(['3.3.2', '3.13']);
+    expect(effectiveImageName('1.dkr.ecr.eu-west-1.amazonaws.com/r:3.3.2-python3.13', { copies, aliases: { 'apache/airflow:3.3.2-python3.13': 'apache/airflow:3.3.1' } }))
+      .toBe('apache/airflow:3.3.1');
+    expect(effectiveImageName('acme/own:1', { copies })).toBe('acme/own:1');
+  });
 
   test('the services stack imports the storage stack\'s database host name', () => {
     const env = Object.fromEntries(container('scheduler').Environment.map((e: any) => [e.Name, e.Value]));

@@ -6,7 +6,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { AirflowComponent, AirflowOnEcs, AirflowOnEcsProps, AirflowService, AirflowStorage, WorkerAutoscaling } from '../../src';
 import { exactCapacitySteps } from '../../src/scaling/queue-metrics';
 import { postgresMaxConnections } from '../../src/storage/postgres-connections';
-import { COMPONENTS, envOf, oneStack, publishedPools, synthError, taskDefinitions } from '../util';
+import { COMPONENTS, envOf, oneStack, publishedPools, synthError, taskDefinitions, upstreamImage } from '../util';
 
 describe('WorkerAutoscaling in AirflowOnEcs, default settings', () => {
   const { template, airflow, stack } = oneStack();
@@ -98,7 +98,7 @@ describe('WorkerAutoscaling in AirflowOnEcs, default settings', () => {
     expect(c.RestartPolicy).toEqual({ Enabled: true, RestartAttemptPeriod: 60 });
     expect(c.EntryPoint).toEqual(['python3', '-c']);
     expect(c.Command[1]).toBe('publish');
-    expect(c.Image).toBe('apache/airflow:3.3.2');
+    expect(upstreamImage(template, c.Image)).toBe('apache/airflow:3.3.2');
     expect(envOf(c)).toEqual(expect.objectContaining({
       CDK_AIRFLOW_SCALING_PERIOD_SECONDS: '30',
       CDK_AIRFLOW_SCALING_NAMESPACE: 'CdkAirflowEcs/Workers',

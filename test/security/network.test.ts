@@ -16,6 +16,7 @@ const LABELS: [RegExp, string][] = [
   [/LoadBalancerSecurityGroup/, 'load-balancer'],
   [/DatabaseSecurityGroup/, 'database'],
   [/BrokerSecurityGroup/, 'broker'],
+  [/CDKECRDeployment.*SecurityGroup/, 'image-copy'],
 ];
 
 function label(ref: unknown): string {
@@ -79,6 +80,8 @@ test('the security group matrix of the default deployment, exactly', () => {
     'dag-processor -> 0.0.0.0/0 all',
     'database -> 255.255.255.255/32 icmp/252-86',
     'db-clean -> 0.0.0.0/0 all',
+    // the function that copies the public images into ECR at deploy time: Docker Hub, registry.k8s.io, ECR
+    'image-copy -> 0.0.0.0/0 all',
     'load-balancer -> api-server tcp/8080',
     'migration -> 0.0.0.0/0 all',
     'scheduler -> 0.0.0.0/0 all',
