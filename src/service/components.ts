@@ -41,11 +41,16 @@ const SLOW_CLI_CHECK = {
   startPeriod: Duration.seconds(300),
 };
 
+/**
+ * The api-server and the scheduler answer HTTP once started; at the default 0.5 vCPU their start
+ * (the Airflow import, then uvicorn's workers) takes minutes when the host is busy, so they get
+ * Fargate's longest start period too.
+ */
 const HTTP_CHECK = {
   interval: Duration.seconds(30),
   timeout: Duration.seconds(10),
   retries: 5,
-  startPeriod: Duration.seconds(180),
+  startPeriod: Duration.seconds(300),
 };
 
 export function componentSpec(component: AirflowComponent, version: AirflowVersion): ComponentSpec {

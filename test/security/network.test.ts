@@ -17,6 +17,7 @@ const LABELS: [RegExp, string][] = [
   [/DatabaseSecurityGroup/, 'database'],
   [/BrokerSecurityGroup/, 'broker'],
   [/CDKECRDeployment.*SecurityGroup/, 'image-copy'],
+  [/NatSecurityGroup/, 'nat-instance'],
 ];
 
 function label(ref: unknown): string {
@@ -24,6 +25,7 @@ function label(ref: unknown): string {
   const hit = LABELS.find(([re]) => re.test(text));
   if (hit) return hit[1];
   if (/VpcCidrBlock|CidrBlock/.test(text)) return 'vpc-cidr';
+  if (text === '"10.0.16.0/20"' || text === '"10.0.32.0/20"') return 'private-subnet';
   if (typeof ref === 'string') return ref;
   throw new Error(`unlabelled security group reference ${text}`);
 }
@@ -69,6 +71,9 @@ test('the security group matrix of the default deployment, exactly', () => {
     'database <- triggerer tcp/5432',
     'database <- workers tcp/5432',
     'load-balancer <- vpc-cidr tcp/80',
+    // the NAT instance forwards what the private subnets send, and admits nothing else
+    'nat-instance <- private-subnet all',
+    'nat-instance <- private-subnet all',
     'triggerer <- api-server tcp/8794',
     'workers <- api-server tcp/8793',
   ]);
@@ -84,6 +89,7 @@ test('the security group matrix of the default deployment, exactly', () => {
     'image-copy -> 0.0.0.0/0 all',
     'load-balancer -> api-server tcp/8080',
     'migration -> 0.0.0.0/0 all',
+    'nat-instance -> 0.0.0.0/0 all',
     'scheduler -> 0.0.0.0/0 all',
     'triggerer -> 0.0.0.0/0 all',
     'workers -> 0.0.0.0/0 all',
