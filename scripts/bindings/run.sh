@@ -108,7 +108,7 @@ java_define=()
 
 # Python wheel and Java jar: one jsii-pacmak invocation. Its Python build installs its tools
 # (setuptools, build, twine) from PyPI: PIP_CONSTRAINT pins them to scripts/bindings/pacmak-python-build.txt.
-pacmak_cmd=(npx jsii-pacmak --outdir "$out" --target python --target java
+pacmak_cmd=(npx jsii-pacmak -v --outdir "$out" --target python --target java
   --maven-local-repository "$cache/m2" "${java_define[@]}")
 log "jsii-pacmak: Python wheel and Java jar (background)"
 PIP_CACHE_DIR="$cache/pip" PIP_CONSTRAINT="$root/scripts/bindings/pacmak-python-build.txt" PIP_FIND_LINKS="" \
@@ -141,7 +141,7 @@ fi
 await pacmak "jsii-pacmak (Python wheel, Java jar)" "PIP_CONSTRAINT=scripts/bindings/pacmak-python-build.txt ${pacmak_cmd[*]}"
 wheel="$(ls "$out"/python/*.whl)"
 jar="$(ls "$out"/java/io/github/cdk-airflow-ecs/cdk-airflow-ecs/*/cdk-airflow-ecs-*[0-9].jar)"
-log "jsii-pacmak built ${wheel#$root/} and ${jar#$root/}"
+log "jsii-pacmak built ${wheel#$root/} and ${jar#$root/} ($(grep -o 'Packaged\..*' "$work/pacmak.log" | tail -n 1))"
 $build_only && exit 0
 
 # Maven caches release versions for good: drop the previous run's cdk-airflow-ecs 0.0.0 so the app gets this jar.
