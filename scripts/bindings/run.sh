@@ -9,8 +9,8 @@
 # examples/basic/python/requirements.txt (hashes), examples/basic/java/pom.xml (exact versions),
 # examples/basic/go/go.sum, scripts/bindings/pacmak-python-build.txt. Caches live outside the
 # repository, in $CDK_AIRFLOW_ECS_CACHE/bindings (default ~/.cache/cdk-airflow-ecs/bindings): the Python
-# venv is keyed by the hash of its lock; pip's, Maven's and Go's caches are content-addressed and
-# checked against the locks' hashes (pip --require-hashes, go.sum, Maven's checksums).
+# venv is keyed by the hash of its lock; pip's, Maven's and Go's caches are content-addressed
+# (pip --require-hashes and go.sum check the locked hashes; Maven checks Central's checksums, -C).
 #
 #   scripts/bindings/run.sh               build, synthesize, compare (what CI runs)
 #   scripts/bindings/run.sh --build-only  build dist/bindings only (scripts/bindings/lock.sh uses it)
@@ -21,7 +21,8 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 cache="${CDK_AIRFLOW_ECS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cdk-airflow-ecs}/bindings"
 out="$root/dist/bindings"
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+# On a failure, stop the jobs still running in the background too.
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 start=$(date +%s)
 log() { echo "[bindings $(( $(date +%s) - start ))s] $*"; }
 # fail WHAT COMMAND [LOG]: say what failed and the exact command that reproduces it; never skip
