@@ -104,7 +104,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     },
   },
 
-  gitignore: ['cdk.out/', '*.d.ts.map', '.test-services/', 'test/.readme-snippets/'],
+  gitignore: ['cdk.out/', '*.d.ts.map', '.test-services/', 'test/.readme-snippets/', 'examples/basic/java/target/', '__pycache__/'],
 });
 project.addPackageIgnore('/examples/');
 project.addPackageIgnore('/scripts/');
@@ -140,6 +140,16 @@ const bindings = project.addTask('bindings:check', {
 bindings.exec('rm -rf dist/code-only && jsii-pacmak --code-only --outdir dist/code-only --target python --target java --target dotnet --target go');
 bindings.exec('python3 -m compileall -q dist/code-only/python');
 project.postCompileTask.spawn(bindings);
+
+// `npm run bindings`: jsii-pacmak builds the Python wheel and Java jar (and the Go module's sources, which
+// Go then builds), and examples/basic is synthesized in Python, Java and Go from the committed locks and
+// compared with TypeScript's templates (scripts/bindings/run.sh; .ci/run runs it after the tests).
+// .NET stays code-only (bindings:check): there is no .NET SDK on our machines.
+const bindingsRun = project.addTask('bindings', {
+  description: 'Build the Python, Java and Go bindings with jsii-pacmak and synthesize examples/basic in each language',
+});
+bindingsRun.exec('scripts/bindings/run.sh', { receiveArgs: true });
+project.package.setScript('bindings', 'npx projen bindings');
 
 // `npm run example`: the README's main job. Synthesizes examples/basic (or the example named
 // after `--`) with the real CDK CLI into its cdk.out (no AWS credentials needed) and prints a summary.
