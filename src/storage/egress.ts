@@ -38,9 +38,11 @@ export class AirflowNatInstanceProvider extends ec2.NatProvider {
         associatePublicIpAddress: true,
         securityGroup,
         userData,
-        requireImdsv2: true,
         blockDevices: [{ deviceName: '/dev/xvda', volume: ec2.BlockDeviceVolume.ebs(8, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3 }) }],
       });
+      // IMDSv2 on the instance itself: `requireImdsv2` would add a launch template, and a user's own
+      // InstanceRequireImdsv2Aspect then warns that it cannot change it
+      (instance.node.defaultChild as ec2.CfnInstance).metadataOptions = { httpTokens: 'required', httpEndpoint: 'enabled', httpPutResponseHopLimit: 1 };
       acknowledgeNag(instance, [NAG.natInstanceMonitoring, NAG.natInstanceTermination]);
       this.gateways.push({ az: subnet.availabilityZone, instance });
     }

@@ -36,9 +36,8 @@ describe('AirflowStorage', () => {
         NetworkInterfaces: [expect.objectContaining({ AssociatePublicIpAddress: true })],
         BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: expect.objectContaining({ Encrypted: true, VolumeType: 'gp3' }) }],
       });
-      template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
-        LaunchTemplateData: { MetadataOptions: { HttpTokens: 'required' } },
-      });
+      expect(instance.Properties.MetadataOptions).toMatchObject({ HttpTokens: 'required' });
+      template.resourceCountIs('AWS::EC2::LaunchTemplate', 0);
       const natId = Object.keys(template.findResources('AWS::EC2::Instance'))[0];
       const routes = Object.values<any>(template.findResources('AWS::EC2::Route', { Properties: { InstanceId: { Ref: natId } } }));
       expect(routes).toHaveLength(2);
