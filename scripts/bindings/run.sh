@@ -63,22 +63,6 @@ synth() {
 }
 ts_app="npx ts-node --project ../../tsconfig.dev.json --prefer-ts-exts app.ts"
 
-# Independent of the library's build: the TypeScript synth (from src/, type-checked by the test
-# suite, so transpile-only here) and the Python app's venv, keyed by its lock and the Python version.
-if ! $build_only; then
-  log "TypeScript synth and the Python venv (background)"
-  TS_NODE_TRANSPILE_ONLY=true job typescript synth typescript examples/basic "$ts_app"
-  py_lock=examples/basic/python/requirements.txt
-  venv="$cache/python-$(cat "$py_lock" <(python3 --version) | sha256sum | cut -c1-16)"
-  make_venv() {
-    [ -f "$venv/.complete" ] && { echo "reusing $venv"; return 0; }
-    rm -rf "$venv" && python3 -m venv "$venv" \
-      && PIP_CACHE_DIR="$cache/pip" PIP_FIND_LINKS="" "$venv/bin/pip" install --require-hashes --no-deps -r "$py_lock" \
-      && touch "$venv/.complete"
-  }
-  job venv make_venv
-fi
-
 # The versions jsii-pacmak's Maven build compiles against: its pom has ranges ([2.257.0,3.0.0) ...)
 # that the versions plugin would resolve to the newest on Maven Central; every version but the
 # locked ones (the app's pom) is ignored, so the jar is built against what the app runs.
@@ -117,7 +101,7 @@ ecr_go_module=github.com/cdklabs/cdk-ecr-deployment-go/cdkecrdeployment/v4
 ecr_check() {
   if [ "$2" != "$ecr_version" ] && { [ -n "$2" ] || ! $build_only; }; then
     fail "node_modules/cdk-ecr-deployment is $ecr_version (package-lock.json) but $1 has cdk-ecr-deployment '${2:-none}'" \
-      "scripts/bindings/lock.sh  # after setting $ecr_version in examples/basic/python/requirements.in"
+      "sed -i 's/^cdk-ecr-deployment==.*/cdk-ecr-deployment==$ecr_version/' examples/basic/python/requirements.in && scripts/bindings/lock.sh"
   fi
 }
 ecr_check examples/basic/python/requirements.txt "$(sed -n 's/^cdk-ecr-deployment==\([^ ]*\).*/\1/p' examples/basic/python/requirements.txt)"
@@ -154,6 +138,22 @@ export GOMODCACHE="$cache/gomod" GOCACHE="$cache/go-build" GOFLAGS="-modcacherw"
 log "cdk-ecr-deployment $ecr_version: Java jar and Go module (background; built once per version)"
 job ecr_java build_ecr_java
 job ecr_go build_ecr_go
+
+# Independent of the library's build: the TypeScript synth (from src/, type-checked by the test
+# suite, so transpile-only here) and the Python app's venv, keyed by its lock and the Python version.
+if ! $build_only; then
+  log "TypeScript synth and the Python venv (background)"
+  TS_NODE_TRANSPILE_ONLY=true job typescript synth typescript examples/basic "$ts_app"
+  py_lock=examples/basic/python/requirements.txt
+  venv="$cache/python-$(cat "$py_lock" <(python3 --version) | sha256sum | cut -c1-16)"
+  make_venv() {
+    [ -f "$venv/.complete" ] && { echo "reusing $venv"; return 0; }
+    rm -rf "$venv" && python3 -m venv "$venv" \
+      && PIP_CACHE_DIR="$cache/pip" PIP_FIND_LINKS="" "$venv/bin/pip" install --require-hashes --no-deps -r "$py_lock" \
+      && touch "$venv/.complete"
+  }
+  job venv make_venv
+fi
 
 # jsii-pacmak reads lib/.jsii; CI's clean clone has not compiled yet.
 log "jsii compile"
