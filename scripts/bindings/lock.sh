@@ -5,9 +5,10 @@
 #                                       and scripts/bindings/pacmak-python-build.txt (jsii-pacmak's wheel tools)
 #   scripts/bindings/lock.sh java       the dependencyManagement block of examples/basic/java/pom.xml
 #   scripts/bindings/lock.sh go         examples/basic/go/go.mod and go.sum
-# To move to another aws-cdk-lib, constructs or jsii version (or add a dependency such as
-# cdk-ecr-deployment): edit examples/basic/python/requirements.in, the direct dependencies in
-# examples/basic/java/pom.xml and the require lines in examples/basic/go/go.mod, then run this.
+# To move to another aws-cdk-lib, constructs or jsii version: edit examples/basic/python/requirements.in,
+# the direct dependencies in examples/basic/java/pom.xml and the require lines in examples/basic/go/go.mod,
+# then run this. cdk-ecr-deployment's version is the one package-lock.json installs: set it in
+# requirements.in and run this (the Java and Go locks take it from the jar and module run.sh builds).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root="$PWD"

@@ -11,6 +11,8 @@
 # repository, in $CDK_AIRFLOW_ECS_CACHE/bindings (default ~/.cache/cdk-airflow-ecs/bindings): the Python
 # venv is keyed by the hash of its lock; pip's, Maven's and Go's caches are content-addressed
 # (pip --require-hashes and go.sum check the locked hashes; Maven checks Central's checksums, -C).
+# cdk-ecr-deployment's Java jar and Go module, which our machines' registries do not serve, are built
+# from its npm package once per version, into $CDK_AIRFLOW_ECS_CACHE/bindings/cdk-ecr-deployment-<version>.
 #
 #   scripts/bindings/run.sh               build, synthesize, compare (what CI runs)
 #   scripts/bindings/run.sh --build-only  build dist/bindings only (scripts/bindings/lock.sh uses it)
@@ -61,26 +63,6 @@ synth() {
 }
 ts_app="npx ts-node --project ../../tsconfig.dev.json --prefer-ts-exts app.ts"
 
-# Independent of the library's build: the TypeScript synth (from src/, type-checked by the test
-# suite, so transpile-only here) and the Python app's venv, keyed by its lock and the Python version.
-if ! $build_only; then
-  log "TypeScript synth and the Python venv (background)"
-  TS_NODE_TRANSPILE_ONLY=true job typescript synth typescript examples/basic "$ts_app"
-  py_lock=examples/basic/python/requirements.txt
-  venv="$cache/python-$(cat "$py_lock" <(python3 --version) | sha256sum | cut -c1-16)"
-  make_venv() {
-    [ -f "$venv/.complete" ] && { echo "reusing $venv"; return 0; }
-    rm -rf "$venv" && python3 -m venv "$venv" \
-      && PIP_CACHE_DIR="$cache/pip" PIP_FIND_LINKS="" "$venv/bin/pip" install --require-hashes --no-deps -r "$py_lock" \
-      && touch "$venv/.complete"
-  }
-  job venv make_venv
-fi
-
-# jsii-pacmak reads lib/.jsii; CI's clean clone has not compiled yet.
-log "jsii compile"
-npx projen compile > "$work/compile.log" 2>&1 || fail "jsii compile" "npx projen compile" "$work/compile.log"
-
 # The versions jsii-pacmak's Maven build compiles against: its pom has ranges ([2.257.0,3.0.0) ...)
 # that the versions plugin would resolve to the newest on Maven Central; every version but the
 # locked ones (the app's pom) is ignored, so the jar is built against what the app runs.
@@ -107,6 +89,83 @@ done
 java_define=()
 [ -n "$java_versions" ] && java_define=("--mvn-define=maven.version.ignore=^(?!($java_versions)\$).*")
 
+# cdk-ecr-deployment, a jsii library and a peer dependency of ours: its Python package comes from PyPI
+# (the Python lock), but the Maven Central mirror and the Go module proxy our machines reach do not
+# serve it (404, 403), so its Java jar and Go module are built here from its npm package (which ships its
+# .jsii), once per version, into $cache/cdk-ecr-deployment-<version>. The npm lock decides the version in
+# node_modules; every language's lock must name the same one.
+ecr_version="$(node -p 'require("./node_modules/cdk-ecr-deployment/package.json").version')"
+ecr_go_module=github.com/cdklabs/cdk-ecr-deployment-go/cdkecrdeployment/v4
+# ecr_check LOCK VERSION: VERSION is what LOCK names ("" if it names none; scripts/bindings/lock.sh
+# builds before the Java and Go locks have it)
+ecr_check() {
+  if [ "$2" != "$ecr_version" ] && { [ -n "$2" ] || ! $build_only; }; then
+    fail "node_modules/cdk-ecr-deployment is $ecr_version (package-lock.json) but $1 has cdk-ecr-deployment '${2:-none}'" \
+      "sed -i 's/^cdk-ecr-deployment==.*/cdk-ecr-deployment==$ecr_version/' examples/basic/python/requirements.in && scripts/bindings/lock.sh"
+  fi
+}
+ecr_check examples/basic/python/requirements.txt "$(sed -n 's/^cdk-ecr-deployment==\([^ ]*\).*/\1/p' examples/basic/python/requirements.txt)"
+ecr_check examples/basic/java/pom.xml "$(java_pin io.github.cdklabs cdk-ecr-deployment)"
+ecr_check examples/basic/go/go.mod "$(sed -n "s|^[[:space:]]*$ecr_go_module v\([^ ]*\).*|\1|p" examples/basic/go/go.mod)"
+ecr_cache="$cache/cdk-ecr-deployment-$ecr_version"
+ecr_java="$ecr_cache/java/io/github/cdklabs/cdk-ecr-deployment"
+ecr_go="$ecr_cache/go/cdkecrdeployment"
+ecr_pacmak=(npx jsii-pacmak ./node_modules/cdk-ecr-deployment -v)
+# Each builds into a scratch directory and moves it in place when complete, so a failed run leaves no half cache.
+build_ecr_java() {
+  [ -f "$ecr_java/$ecr_version/cdk-ecr-deployment-$ecr_version.jar" ] && { echo "reusing $ecr_java"; return 0; }
+  rm -rf "$ecr_cache/java.tmp" \
+    && "${ecr_pacmak[@]}" --outdir "$ecr_cache/java.tmp" --target java --maven-local-repository "$cache/m2" "${java_define[@]}" \
+    && rm -rf "$ecr_cache/java" && mv "$ecr_cache/java.tmp/java" "$ecr_cache/java" && rm -rf "$ecr_cache/java.tmp"
+}
+# jsii-pacmak's Go code only (its Go build would fetch the module from the proxy); the indirect
+# requirements are dropped for the reason given at build_go below.
+build_ecr_go() {
+  [ -f "$ecr_go/go.mod" ] && { echo "reusing $ecr_go"; return 0; }
+  rm -rf "$ecr_cache/go.tmp" \
+    && "${ecr_pacmak[@]}" --code-only --outdir "$ecr_cache/go.tmp" --target go \
+    && (cd "$ecr_cache/go.tmp/go/cdkecrdeployment" && go_drop_indirect) \
+    && rm -rf "$ecr_cache/go" && mv "$ecr_cache/go.tmp/go" "$ecr_cache/go" && rm -rf "$ecr_cache/go.tmp"
+}
+# go_drop_indirect: remove the indirect requirements from the go.mod in the current directory
+go_drop_indirect() {
+  local drop
+  drop="$(go mod edit -json | node -e 'const m = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    console.log((m.Require || []).filter(r => r.Indirect).map(r => `-droprequire=${r.Path}`).join(" "))')" || return 1
+  if [ -n "$drop" ]; then go mod edit $drop || return 1; fi
+}
+export GOMODCACHE="$cache/gomod" GOCACHE="$cache/go-build" GOFLAGS="-modcacherw" GOTOOLCHAIN=local
+log "cdk-ecr-deployment $ecr_version: Java jar and Go module (background; built once per version)"
+job ecr_java build_ecr_java
+job ecr_go build_ecr_go
+
+# Independent of the library's build: the TypeScript synth (from src/, type-checked by the test
+# suite, so transpile-only here) and the Python app's venv, keyed by its lock and the Python version.
+if ! $build_only; then
+  log "TypeScript synth and the Python venv (background)"
+  TS_NODE_TRANSPILE_ONLY=true job typescript synth typescript examples/basic "$ts_app"
+  py_lock=examples/basic/python/requirements.txt
+  venv="$cache/python-$(cat "$py_lock" <(python3 --version) | sha256sum | cut -c1-16)"
+  make_venv() {
+    [ -f "$venv/.complete" ] && { echo "reusing $venv"; return 0; }
+    rm -rf "$venv" && python3 -m venv "$venv" \
+      && PIP_CACHE_DIR="$cache/pip" PIP_FIND_LINKS="" "$venv/bin/pip" install --require-hashes --no-deps -r "$py_lock" \
+      && touch "$venv/.complete"
+  }
+  job venv make_venv
+fi
+
+# jsii-pacmak reads lib/.jsii; CI's clean clone has not compiled yet.
+log "jsii compile"
+npx projen compile > "$work/compile.log" 2>&1 || fail "jsii compile" "npx projen compile" "$work/compile.log"
+
+# Our jar's Maven build resolves cdk-ecr-deployment from $out/java, a local repository jsii-pacmak adds to
+# its settings, and so does the app's pom (bindings.repository): link the built one in.
+await ecr_java "cdk-ecr-deployment $ecr_version's Java jar" "${ecr_pacmak[*]} --outdir /tmp/ecr --target java"
+mkdir -p "$out/java/io/github/cdklabs"
+ln -s "$ecr_java" "$out/java/io/github/cdklabs/cdk-ecr-deployment"
+[ -n "$java_versions" ] && java_define=("--mvn-define=maven.version.ignore=^(?!($java_versions|${ecr_version//./\\.})\$).*")
+
 # Python wheel and Java jar: one jsii-pacmak invocation. Its Python build installs its tools
 # (setuptools, build, twine) from PyPI: PIP_CONSTRAINT pins them to scripts/bindings/pacmak-python-build.txt.
 pacmak_cmd=(npx jsii-pacmak -v --outdir "$out" --target python --target java
@@ -119,20 +178,19 @@ PIP_CACHE_DIR="$cache/pip" PIP_CONSTRAINT="$root/scripts/bindings/pacmak-python-
 # come from the npm packages (e.g. awscdkcloudassemblyschema/v53 v53.28.0) rather than from the Go
 # modules, and the Go module proxy serves only the versions aws-cdk-go itself requires (v53.25.0). So
 # generate the Go sources, drop the indirect requirements, and do what its build does: tidy and build.
-export GOMODCACHE="$cache/gomod" GOCACHE="$cache/go-build" GOFLAGS="-modcacherw" GOTOOLCHAIN=local
+# cdk-ecr-deployment's module is copied beside ours, in dist/bindings/go/cdkecrdeployment, and both go.mod
+# files (ours here, examples/basic/go's committed) replace it with that directory.
 go_module="$out/go/cdkairflowecs"
 build_go() {
   npx jsii-pacmak --code-only --outdir "$out" --target go || return 1
+  cp -a "$ecr_go" "$out/go/cdkecrdeployment" || return 1
   cd "$go_module" || return 1
-  local drop
-  drop="$(go mod edit -json | node -e 'const m = JSON.parse(require("fs").readFileSync(0, "utf8"));
-    console.log((m.Require || []).filter(r => r.Indirect).map(r => `-droprequire=${r.Path}`).join(" "))')" || return 1
-  if [ -n "$drop" ]; then go mod edit $drop || return 1; fi
-  go mod tidy && go build ./...
+  go_drop_indirect && go mod edit -replace="$ecr_go_module=../cdkecrdeployment" && go mod tidy && go build ./...
 }
+await ecr_go "cdk-ecr-deployment $ecr_version's Go module" "${ecr_pacmak[*]} --code-only --outdir /tmp/ecr --target go"
 log "Go module: jsii-pacmak --code-only, go mod tidy, go build"
 (build_go) > "$work/go.log" 2>&1 || fail "the Go module (jsii-pacmak --code-only --target go, go mod tidy, go build)" \
-  "npx jsii-pacmak --code-only --outdir dist/bindings --target go && cd dist/bindings/go/cdkairflowecs && go mod tidy && go build ./..." "$work/go.log"
+  "npx jsii-pacmak --code-only --outdir dist/bindings --target go && cp -a $ecr_go dist/bindings/go/ && cd dist/bindings/go/cdkairflowecs && go mod edit -replace=$ecr_go_module=../cdkecrdeployment && go mod tidy && go build ./..." "$work/go.log"
 log "Go module built: ${go_module#$root/}"
 if ! $build_only; then
   log "Go synth (background)"

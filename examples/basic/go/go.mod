@@ -13,6 +13,7 @@ require (
 	github.com/Masterminds/semver/v3 v3.5.0 // indirect
 	github.com/cdklabs/awscdk-asset-awscli-go/awscliv1/v2 v2.2.273 // indirect
 	github.com/cdklabs/awscdk-asset-node-proxy-agent-go/nodeproxyagentv6/v2 v2.1.1 // indirect
+	github.com/cdklabs/cdk-ecr-deployment-go/cdkecrdeployment/v4 v4.2.65 // indirect
 	github.com/cdklabs/cloud-assembly-schema-go/awscdkcloudassemblyschema/v53 v53.25.0 // indirect
 	github.com/fatih/color v1.19.0 // indirect
 	github.com/mattn/go-colorable v0.1.14 // indirect
@@ -31,3 +32,7 @@ require (
 // The module jsii-pacmak generates from this repository (scripts/bindings/run.sh); in your own
 // app, drop this line and require the released version.
 replace github.com/cdk-airflow-ecs/cdk-airflow-ecs-go/cdkairflowecs => ../../../dist/bindings/go/cdkairflowecs
+
+// cdk-ecr-deployment, a dependency of the module above: the Go module proxy our machines reach does not
+// serve it, so scripts/bindings/run.sh generates it from its npm package; in your own app, drop this line.
+replace github.com/cdklabs/cdk-ecr-deployment-go/cdkecrdeployment/v4 => ../../../dist/bindings/go/cdkecrdeployment
