@@ -99,6 +99,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     jestConfig: {
       testTimeout: 120_000,
       globalSetup: '<rootDir>/test/runtime/global-setup.ts',
+      // each test file deletes the temporary cloud assemblies it synthesized (test/setup/cleanup-assemblies.ts)
+      setupFilesAfterEnv: ['<rootDir>/test/setup/cleanup-assemblies.ts'],
       testPathIgnorePatterns: ['/node_modules/', '/cdk.out/'],
       coverageReporters: ['text-summary', 'lcov'],
     },
