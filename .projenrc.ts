@@ -98,6 +98,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
     jestConfig: {
       testTimeout: 120_000,
+      // Jest's default on our 2-core machines is one worker (cores - 1): the suite ran one file at a
+      // time, 619 s in CI. Most of its time is synth and subprocesses (cfn-guard, cfn-lint, Python),
+      // so two workers overlap them; every runtime test starts its own services on free ports.
+      maxWorkers: 2,
       globalSetup: '<rootDir>/test/runtime/global-setup.ts',
       // each test file deletes the temporary cloud assemblies it synthesized (test/setup/cleanup-assemblies.ts)
       setupFilesAfterEnv: ['<rootDir>/test/setup/cleanup-assemblies.ts'],

@@ -643,7 +643,11 @@ export const sidecarRestart: Scenario = {
     process.kill(sidecar.pid!, 'SIGKILL');
     const killed = Date.now();
     await waitUntil('the sidecar restarted in place', 60_000, () => sidecar.restarts > before.restarts && sidecar.status === 'RUNNING' ? true : undefined, 500);
-    await waitUntil('a round published after the restart', 120_000, () => published() > before.published ? true : undefined);
+    await waitUntil('a round published after the restart', 120_000, () => published() > before.published ? true : undefined)
+      .catch(e => {
+        throw new Error(`${(e as Error).message}; the sidecar is ${sidecar.status} (exit ${sidecar.exitCode ?? '-'}, restarts ${sidecar.restarts}); its last output:\n`
+          + sidecar.output.slice(-25).map(l => `    ${l}`).join('\n'));
+      });
     assert(task.status === 'RUNNING' && scheduler.status === 'RUNNING' && scheduler.pid === before.schedulerPid,
       `the scheduler did not keep running (task ${task.status}, scheduler ${scheduler.status})`);
     // what the scheduler-heartbeat alarm reads: each long-running component's heartbeat age

@@ -468,6 +468,10 @@ export class Task {
   /** A container exited: an essential one stops the task. */
   public containerStopped(c: Container): void {
     log(`${this.id}/${c.name}: exited with code ${c.exitCode}${c.reason ? ` (${c.reason})` : ''}`);
+    // why, in the run's log: a failed container's last words (a scenario may report only its own symptom)
+    if (c.exitCode !== undefined && c.exitCode !== 0 && c.exitCode !== 137 && c.exitCode !== 143) {
+      for (const line of c.output.slice(-12)) log(`  ${this.id}/${c.name} | ${line.slice(0, 300)}`);
+    }
     if (this.restartInPlace(c)) {
       this.changed();
       return;
