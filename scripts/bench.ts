@@ -9,7 +9,7 @@ import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as ecsPatterns from 'aws-cdk-lib/aws-ecs-patterns';
-import { estimateCost, renderCost } from './cost/estimate';
+import { CostEstimate, estimateCost, renderCost } from './cost/estimate';
 import { stackTemplates } from './summarize-assembly';
 import { createApp } from '../examples/basic/app';
 
@@ -115,11 +115,30 @@ function main() {
     lines.push('Templates against CloudFormation\'s limits (1 MiB template body through S3, 500 resources a stack):');
     lines.push(...renderSizes(templateSizes(outdir)));
     lines.push('');
-    lines.push(renderCost(estimateCost(outdir)));
+    const defaults = estimateCost(outdir);
+    lines.push(renderCost(defaults));
+    lines.push('');
+    lines.push(compactLine(defaults));
   } finally {
     fs.rmSync(outdir, { recursive: true, force: true });
   }
   console.log(lines.join('\n'));
+}
+
+/** The same example with `compactControlPlane: true`, priced the same way. */
+export function compactLine(defaults: CostEstimate): string {
+  const outdir = tmpdir('compact');
+  try {
+    const app = new App({ outdir });
+    createApp(app, { compactControlPlane: true });
+    app.synth();
+    const compact = estimateCost(outdir);
+    const shared = compact.lines.find(l => l.item.startsWith('dag-processor + triggerer'));
+    return `With compactControlPlane: true (${shared?.item ?? 'no shared task'}): idle $${compact.idle.toFixed(2)}, `
+      + `${compact.idlePercentOfMwaa.toFixed(0)}% of ${compact.mwaa.environmentClass}; $${(defaults.idle - compact.idle).toFixed(2)} a month less than the defaults.`;
+  } finally {
+    fs.rmSync(outdir, { recursive: true, force: true });
+  }
 }
 
 if (require.main === module) main();

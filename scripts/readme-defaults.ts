@@ -19,6 +19,7 @@ export function defaultsTable(): string {
     ['scheduler', `${size(DEFAULTS.scheduler)}, ${tasks(DEFAULTS.scheduler.desiredCount)}`, 'Peaked at 418 MiB; health check on port 8974'],
     ['dag-processor', `${size(DEFAULTS.dagProcessor)}, ${tasks(DEFAULTS.dagProcessor.desiredCount)}`, 'Parses DAG files; required in Airflow 3'],
     ['triggerer', `${size(DEFAULTS.triggerer)}, ${tasks(DEFAULTS.triggerer.desiredCount)}`, 'Async triggers need little CPU; peaked at 384 MiB'],
+    ['Control plane layout', 'one service per component', `\`compactControlPlane: true\` runs the triggerer in the dag-processor's task (${size(DEFAULTS.compactControlPlane)}): one task less, about $6 a month; the two then restart and deploy together`],
     ['Celery workers', `${size(DEFAULTS.workers)}, ${DEFAULTS.workers.concurrency} tasks at a time`, 'Workers died at 1 GiB in the story (commit #45); synth checks 512 MiB for the worker, 256 MiB per running task and the sidecars\' reservations'],
     ['Worker scaling', `${DEFAULTS.workerScaling.minCapacity}–${DEFAULTS.workerScaling.maxCapacity} workers on ceil((queued + running) / concurrency); scale-in after ${DEFAULTS.workerScaling.scaleInCooldownSeconds / 60} min`, 'Scale to zero when idle; CPU is the wrong signal for Celery'],
     ['Worker capacity', `${DEFAULTS.workerScaling.spotPercent}% Fargate Spot, ${100 - DEFAULTS.workerScaling.spotPercent}% on-demand`, 'Fargate never falls back to on-demand by itself; the control plane is never on Spot'],

@@ -75,7 +75,9 @@ export function summarize(assemblyDir: string): AssemblySummary {
       const tdRef = r.Properties?.TaskDefinition?.Ref;
       const td = tdRef ? resources[tdRef] : undefined;
       if (!td) continue;
-      const essential = (td.Properties.ContainerDefinitions ?? []).find((c: any) => c.Essential !== false);
+      // the component's container first; a compact control plane's dag-processor task runs the triggerer too
+      const essentials = (td.Properties.ContainerDefinitions ?? []).filter((c: any) => c.Essential !== false);
+      const essential = essentials[0];
       if (essential) images.add(imageName(essential.Image, resources));
       const serviceId = Object.keys(resources).find(k => resources[k] === r)!;
       const target = targets.find(t => JSON.stringify(t.Properties?.ResourceId ?? '').includes(`"${serviceId}"`));
@@ -86,14 +88,14 @@ export function summarize(assemblyDir: string): AssemblySummary {
       const queuesAt = command.indexOf('--queues');
       const sidecars: ComponentSummary['sidecars'] = {};
       for (const c of td.Properties.ContainerDefinitions ?? []) {
-        if (c === essential) continue;
+        if (essentials.includes(c)) continue;
         // values that are CloudFormation functions are kept as their JSON
         sidecars[c.Name] = Object.fromEntries((c.Environment ?? []).map((e: any) => [e.Name, literal(e.Value)]));
       }
       components.push({
         stack: name,
         sidecars,
-        component: essential?.Name ?? tdRef,
+        component: essentials.length > 0 ? essentials.map((c: any) => c.Name).join(' + ') : tdRef,
         queues: essential?.Name === 'celery-worker' ? (queuesAt >= 0 ? String(command[queuesAt + 1]).split(',') : ['default']) : undefined,
         scaling: target ? `${target.Properties.MinCapacity}–${target.Properties.MaxCapacity} on queue` : 'fixed',
         minCapacity: target ? Number(target.Properties.MinCapacity) : undefined,

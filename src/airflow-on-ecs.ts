@@ -114,30 +114,42 @@ export interface AirflowOnEcsProps {
   /**
    * The api-server.
    *
-   * @default - 1 task of 1 vCPU and 2 GiB
+   * @default - 1 task of 0.5 vCPU and 1 GiB
    */
   readonly apiServer?: ApiServerOptions;
 
   /**
    * The scheduler.
    *
-   * @default - 1 task of 1 vCPU and 2 GiB
+   * @default - 1 task of 0.5 vCPU and 1 GiB
    */
   readonly scheduler?: AirflowComponentOptions;
 
   /**
-   * The dag-processor.
+   * The dag-processor; with `compactControlPlane`, the task that runs both it and the triggerer.
    *
-   * @default - 1 task of 1 vCPU and 2 GiB
+   * @default - 1 task of 0.5 vCPU and 1 GiB; 0.5 vCPU and 2 GiB with `compactControlPlane`
    */
   readonly dagProcessor?: AirflowComponentOptions;
 
   /**
-   * The triggerer.
+   * The triggerer. Must be unset with `compactControlPlane`, where the triggerer runs in the
+   * dag-processor's task.
    *
-   * @default - 1 task of 0.5 vCPU and 1 GiB
+   * @default - 1 task of 0.25 vCPU and 1 GiB
    */
   readonly triggerer?: AirflowComponentOptions;
+
+  /**
+   * Run the triggerer in the dag-processor's task, as a second essential container, instead of in
+   * a service of its own: one Fargate task less, about $6 a month at list prices (0.5 vCPU and
+   * 2 GiB instead of 0.5 vCPU and 1 GiB plus 0.25 vCPU and 1 GiB). The two then start, stop,
+   * deploy and scale together, and when either fails its health check ECS replaces the task, so
+   * both restart. `dagProcessor` sizes the shared task; `triggerer` must be unset.
+   *
+   * @default false - each in a service of its own
+   */
+  readonly compactControlPlane?: boolean;
 
   /**
    * The Celery workers: size, concurrency and queue-based scaling (0–10 workers, 75% on Fargate
@@ -278,7 +290,10 @@ export class AirflowOnEcs extends Construct {
   public readonly scheduler: AirflowService;
   /** The dag-processor service. */
   public readonly dagProcessor: AirflowService;
-  /** The triggerer service. */
+  /**
+   * The triggerer service; with `compactControlPlane`, the dag-processor's service, whose tasks run
+   * both (`triggererContainer`).
+   */
   public readonly triggerer: AirflowService;
   /** The Celery worker service of the `workers` pool. */
   public readonly workers: AirflowService;
@@ -376,18 +391,23 @@ export class AirflowOnEcs extends Construct {
       // worker slot of every pool must be fillable (Airflow's default of 32 would cap at 4 workers of 8)
       parallelism: sizesKnown ? poolSizes.reduce((sum, p) => sum + p.maxWorkers * p.concurrency, 0) : undefined,
     };
+    const compact = props.compactControlPlane ?? false;
     const components: { component: AirflowComponent; id: string; options: Partial<AirflowServiceProps> }[] = [
       { component: AirflowComponent.API_SERVER, id: 'ApiServer', options: { ...props.apiServer, singleSignOn: props.singleSignOn } },
       { component: AirflowComponent.SCHEDULER, id: 'Scheduler', options: props.scheduler ?? {} },
-      { component: AirflowComponent.DAG_PROCESSOR, id: 'DagProcessor', options: props.dagProcessor ?? {} },
-      { component: AirflowComponent.TRIGGERER, id: 'Triggerer', options: props.triggerer ?? {} },
+      {
+        component: AirflowComponent.DAG_PROCESSOR,
+        id: 'DagProcessor',
+        options: { ...props.dagProcessor, withTriggerer: compact },
+      },
+      ...(compact ? [] : [{ component: AirflowComponent.TRIGGERER, id: 'Triggerer', options: props.triggerer ?? {} }]),
       { component: AirflowComponent.CELERY_WORKER, id: 'Workers', options: workerServiceOptions(workerOptions) },
     ];
     const services = new Map(components.map(c => [c.component, new AirflowService(this, c.id, { ...shared, ...c.options, component: c.component })]));
     this.apiServer = services.get(AirflowComponent.API_SERVER)!;
     this.scheduler = services.get(AirflowComponent.SCHEDULER)!;
     this.dagProcessor = services.get(AirflowComponent.DAG_PROCESSOR)!;
-    this.triggerer = services.get(AirflowComponent.TRIGGERER)!;
+    this.triggerer = services.get(AirflowComponent.TRIGGERER) ?? this.dagProcessor;
     this.workers = services.get(AirflowComponent.CELERY_WORKER)!;
     this.workerAutoscaling = this.addScaling('WorkerAutoscaling', this.workers, workerOptions);
     this.workerPools = [
@@ -405,7 +425,7 @@ export class AirflowOnEcs extends Construct {
       }),
     ];
     this.taskConnections = new ec2.Connections({
-      securityGroups: [...this.workerPools.map(p => p.service), this.triggerer, this.dagProcessor].map(s => s.securityGroup),
+      securityGroups: unique([...this.workerPools.map(p => p.service), this.triggerer, this.dagProcessor]).map(s => s.securityGroup),
     });
     this.checkDatabaseConnections(poolSizes, sizesKnown);
 
@@ -474,7 +494,7 @@ export class AirflowOnEcs extends Construct {
     // Airflow's StatsD metrics, from every component that emits any worth publishing (the
     // api-server emits none of them)
     if (props.monitoring?.airflowMetrics ?? true) {
-      for (const service of [this.scheduler, this.dagProcessor, this.triggerer, ...this.workerPools.map(p => p.service)]) {
+      for (const service of unique([this.scheduler, this.dagProcessor, this.triggerer, ...this.workerPools.map(p => p.service)])) {
         AirflowMetricsSidecar.of(service);
       }
     }
@@ -523,9 +543,9 @@ export class AirflowOnEcs extends Construct {
     ].join(' ');
   }
 
-  /** Every component service, in a stable order. */
+  /** Every component service, in a stable order (the dag-processor's once, with `compactControlPlane`). */
   public get services(): AirflowService[] {
-    return [this.apiServer, this.scheduler, this.dagProcessor, this.triggerer, ...this.workerPools.map(p => p.service)];
+    return unique([this.apiServer, this.scheduler, this.dagProcessor, this.triggerer, ...this.workerPools.map(p => p.service)]);
   }
 
   /**
@@ -617,6 +637,11 @@ function workerServiceOptions(options: AirflowWorkerOptions): Partial<AirflowSer
   };
 }
 
+/** Each once, in their first order. */
+function unique<T>(items: T[]): T[] {
+  return [...new Set(items)];
+}
+
 /** A single-quoted shell word. */
 function shellQuote(value: string): string {
   return `'${value.replace(/'/g, "'\\''")}'`;
@@ -643,6 +668,10 @@ function validate(problems: Problems, props: AirflowOnEcsProps, image: AirflowIm
           + 'remove it, or set monitoring.airflowMetrics: false to send StatsD elsewhere');
       }
     }
+  }
+  if (props.compactControlPlane && props.triggerer !== undefined) {
+    problems.add(`triggerer (${JSON.stringify(Object.keys(props.triggerer))}) is set with compactControlPlane, where the triggerer runs in the dag-processor's task: `
+      + 'size the shared task with dagProcessor (cpu, memoryLimitMiB, desiredCount) and set its environment there, or remove compactControlPlane');
   }
   validateWorkerCapacity(problems, props.workers ?? {}, 'workers.');
   for (const [name, pool] of Object.entries(props.workerPools ?? {})) {

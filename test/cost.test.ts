@@ -109,6 +109,18 @@ describe('a deployment with known sizes', () => {
     expect(line(estimate, 'secrets:').item).toBe(`secrets: ${secrets}`);
   });
 
+  test('a compact control plane: one shared task for the dag-processor and the triggerer, priced at its size', () => {
+    const separate = estimateCost(assembly(), roundPrices());
+    const compact = estimateCost(assembly({ compactControlPlane: true }), roundPrices());
+    // 1000 h x (0.5 vCPU x $0.04 + 2 GiB x $0.005)
+    expect(line(compact, 'dag-processor + triggerer:')).toEqual({ item: 'dag-processor + triggerer: 1 × 0.5 vCPU / 2 GiB ARM64', idle: 30, full: 30 });
+    expect(compact.lines.some(l => l.item.startsWith('triggerer:'))).toBe(false);
+    // instead of 1000 h x (0.5 x $0.04 + 1 x $0.005) + 1000 h x (0.25 x $0.04 + 1 x $0.005) = $25 + $15
+    expect(line(separate, 'dag-processor:').idle + line(separate, 'triggerer:').idle).toBeCloseTo(40, 6);
+    // and one airflow-metrics sidecar less: 1000 h x 60 PutMetricData calls x $0.01 / 1000
+    expect(separate.idle - compact.idle).toBeCloseTo(10 + 0.6, 6);
+  }, 120_000);
+
   test('the default NAT instance: its hours, its root volume and its public address, and no NAT data charge', () => {
     const e = estimateCost(assembly(), roundPrices());
     // 1000 h x $0.004 + 8 GB x $0.1

@@ -12,6 +12,8 @@ export interface BasicExampleOptions {
   readonly stackNamePrefix?: string;
   /** The image. @default - the official image of the newest release, or of `-c airflowVersion=<version>` */
   readonly image?: AirflowImage;
+  /** What `npm run bench` prices beside the defaults. @default false - one service per component */
+  readonly compactControlPlane?: boolean;
 }
 
 /** The stateful half: VPC, PostgreSQL, Valkey, log bucket and secrets. Deploy once, keep. */
@@ -26,7 +28,7 @@ class AirflowStorageStack extends Stack {
 
 /** The stateless half: ECS services, load balancer, migrations. Destroy and recreate at will. */
 class AirflowServicesStack extends Stack {
-  constructor(scope: Construct, id: string, props: StackProps & { storage: AirflowStorage; image?: AirflowImage }) {
+  constructor(scope: Construct, id: string, props: StackProps & { storage: AirflowStorage; image?: AirflowImage; compactControlPlane?: boolean }) {
     super(scope, id, props);
     // `cdk synth -c airflowVersion=3.1.8` deploys another supported release; the default is the newest
     const version = this.node.tryGetContext('airflowVersion');
@@ -36,6 +38,7 @@ class AirflowServicesStack extends Stack {
       image: props.image ?? (version ? AirflowImage.official(AirflowVersion.of(version)) : undefined),
       // 0–10 workers following the task queue, 75% on Fargate Spot (the defaults, spelled out)
       workers: { minCapacity: 0, maxCapacity: 10 },
+      compactControlPlane: props.compactControlPlane,
     });
   }
 }
@@ -44,7 +47,9 @@ class AirflowServicesStack extends Stack {
 export function createApp(app: App = new App(), options: BasicExampleOptions = {}): App {
   const stackName = (id: string) => (options.stackNamePrefix ? `${options.stackNamePrefix}${id}` : undefined);
   const storage = new AirflowStorageStack(app, 'AirflowStorage', { storageProps: options.storage, stackName: stackName('AirflowStorage') });
-  new AirflowServicesStack(app, 'AirflowServices', { stackName: stackName('AirflowServices'), storage: storage.storage, image: options.image });
+  new AirflowServicesStack(app, 'AirflowServices', {
+    stackName: stackName('AirflowServices'), storage: storage.storage, image: options.image, compactControlPlane: options.compactControlPlane,
+  });
   return app;
 }
 

@@ -72,7 +72,7 @@ export class AirflowMetricsSidecar extends Construct {
       memoryReservationMiB: 64,
       logging: ecs.LogDrivers.awsLogs({ logGroup: service.logGroup, streamPrefix: name }),
     });
-    for (const [variable, value] of Object.entries(STATSD_ENVIRONMENT)) service.container.addEnvironment(variable, value);
+    for (const c of service.airflowContainers) for (const [variable, value] of Object.entries(STATSD_ENVIRONMENT)) c.addEnvironment(variable, value);
 
     const policy = new iam.Policy(this, 'Policy', {
       roles: [service.taskDefinition.taskRole],

@@ -310,6 +310,8 @@ function dashboardRows(props: AirflowMonitoringProps, alarms: cloudwatch.IAlarm[
     ]);
   }
   const components = props.services.filter(s => !props.workerPools.some(p => p.service === s));
+  // a dag-processor running the triggerer too (compactControlPlane) is `dag-processor + triggerer`
+  const componentsOf = (s: AirflowService) => s.components.map(c => c.name).join(' + ');
   const airflowMetrics = props.airflowMetrics ?? true;
   const heartbeats = graph('Heartbeat age (s): scheduler, dag-processor, triggerer',
     ['scheduler', 'dag-processor', 'triggerer'].map(c => monitoring.metricHeartbeatAge(c, { label: c })), airflowMetrics ? {} : { width: 24 });
@@ -343,9 +345,9 @@ function dashboardRows(props: AirflowMonitoringProps, alarms: cloudwatch.IAlarm[
     rows.push([heartbeats]);
   }
   rows.push([
-    graph('Components: CPU %', components.map(s => s.service.metricCpuUtilization({ label: s.component.name, period: Duration.minutes(1) })), { leftYAxis: { min: 0, max: 100 } }),
-    graph('Components: memory %', components.map(s => s.service.metricMemoryUtilization({ label: s.component.name, period: Duration.minutes(1) })), { leftYAxis: { min: 0, max: 100 } }),
-    graph('Components: running tasks', components.map(s => runningTasks(s, s.component.name))),
+    graph('Components: CPU %', components.map(s => s.service.metricCpuUtilization({ label: componentsOf(s), period: Duration.minutes(1) })), { leftYAxis: { min: 0, max: 100 } }),
+    graph('Components: memory %', components.map(s => s.service.metricMemoryUtilization({ label: componentsOf(s), period: Duration.minutes(1) })), { leftYAxis: { min: 0, max: 100 } }),
+    graph('Components: running tasks', components.map(s => runningTasks(s, componentsOf(s)))),
   ]);
   const database = databaseMetrics(props.storage);
   if (database) {

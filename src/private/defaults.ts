@@ -13,6 +13,8 @@ export const DEFAULTS = {
   scheduler: { cpu: 512, memoryLimitMiB: 1024, desiredCount: 1 },
   dagProcessor: { cpu: 512, memoryLimitMiB: 1024, desiredCount: 1 },
   triggerer: { cpu: 256, memoryLimitMiB: 1024, desiredCount: 1 },
+  // the dag-processor and the triggerer in one task (AirflowOnEcs compactControlPlane): 1 GiB each
+  compactControlPlane: { cpu: 512, memoryLimitMiB: 2048 },
   workers: { cpu: 1024, memoryLimitMiB: 3072, concurrency: 8, queues: ['default'], stopTimeoutSeconds: 120 },
   migration: { cpu: 512, memoryLimitMiB: 1024 },
   workerScaling: {

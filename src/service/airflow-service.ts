@@ -199,6 +199,16 @@ export interface AirflowServiceProps extends ApiServerOptions, CeleryWorkerOptio
   readonly secretsBackend?: SecretsBackend;
 
   /**
+   * For the dag-processor service: run the triggerer in the same task, as a second essential
+   * container with its own command, health check and log stream, instead of in a service of its
+   * own (`AirflowOnEcs` `compactControlPlane`). The task needs memory for both: `cpu` and
+   * `memoryLimitMiB` default to 0.5 vCPU and 2 GiB, and synth refuses less than 2048 MiB.
+   *
+   * @default false
+   */
+  readonly withTriggerer?: boolean;
+
+  /**
    * For a Celery worker service of a worker pool (`AirflowOnEcs` `workerPools`): the pool's name,
    * which synth messages use (`workerPools.<name>.cpu …`).
    *
@@ -219,6 +229,8 @@ export class AirflowService extends Construct implements ec2.IConnectable, iam.I
   public readonly taskDefinition: ecs.FargateTaskDefinition;
   /** The Airflow container. */
   public readonly container: ecs.ContainerDefinition;
+  /** The triggerer's container, when it runs in this dag-processor task (`withTriggerer`). */
+  public readonly triggererContainer?: ecs.ContainerDefinition;
   /** The init container that waits for the database and its migrations, if any. */
   public readonly migrationWaitContainer?: ecs.ContainerDefinition;
   /** The container logs. */
@@ -231,6 +243,8 @@ export class AirflowService extends Construct implements ec2.IConnectable, iam.I
   public readonly grantPrincipal: iam.IPrincipal;
   /** The component this service runs. */
   public readonly component: AirflowComponent;
+  /** Every component this service's tasks run: `component`, and the triggerer with `withTriggerer`. */
+  public readonly components: AirflowComponent[];
   /** The image the component runs. */
   public readonly image: ecs.ContainerImage;
   /** The Airflow image the component runs, with its release. */
@@ -254,12 +268,16 @@ export class AirflowService extends Construct implements ec2.IConnectable, iam.I
     const spec = componentSpec(props.component, image.airflowVersion);
     const isWorker = props.component === AirflowComponent.CELERY_WORKER;
     const isApiServer = props.component === AirflowComponent.API_SERVER;
-    const cpu = props.cpu ?? spec.defaults.cpu;
-    const memoryLimitMiB = props.memoryLimitMiB ?? spec.defaults.memoryLimitMiB;
+    // a dag-processor with the triggerer beside it needs room for both
+    const sizes = props.withTriggerer ? DEFAULTS.compactControlPlane : spec.defaults;
+    const cpu = props.cpu ?? sizes.cpu;
+    const memoryLimitMiB = props.memoryLimitMiB ?? sizes.memoryLimitMiB;
     const architecture = props.cpuArchitecture ?? ecs.CpuArchitecture[DEFAULTS.cpuArchitecture];
     const namespace = props.serviceConnectNamespace ?? props.cluster.defaultCloudMapNamespace;
     const dagsFolder = props.dags?.dagsFolder;
     this.component = props.component;
+    const triggerer = props.withTriggerer ? componentSpec(AirflowComponent.TRIGGERER, image.airflowVersion) : undefined;
+    this.components = triggerer ? [props.component, AirflowComponent.TRIGGERER] : [props.component];
     this.airflowImage = image;
     this.storage = props.storage;
     this.concurrency = isWorker ? props.concurrency ?? DEFAULTS.workers.concurrency : undefined;
@@ -267,7 +285,9 @@ export class AirflowService extends Construct implements ec2.IConnectable, iam.I
     this.poolName = props.poolName;
     this.propPath = isWorker && props.poolName !== undefined ? `workerPools.${props.poolName}` : spec.prop;
 
-    validate(new Problems(this), props, this.propPath, { cpu, memoryLimitMiB, isWorker, isApiServer, hasNamespace: namespace !== undefined });
+    validate(new Problems(this), props, this.propPath, {
+      cpu, memoryLimitMiB, isWorker, isApiServer, hasNamespace: namespace !== undefined, processes: this.components.length,
+    });
     warnPipAdditionalRequirements(this, props.environment, `${this.propPath}.`);
     const ssoProblems = new Problems(this);
     if (props.singleSignOn && !isApiServer) {
@@ -276,7 +296,7 @@ export class AirflowService extends Construct implements ec2.IConnectable, iam.I
     const sso = isApiServer ? props.singleSignOn?._bind(this, ssoProblems) : undefined;
 
     // every variable the component gets from the library: all in MANAGED_VARIABLES (private/config.ts)
-    const environment = {
+    const environmentOf = (componentEnvironment: Record<string, string>) => ({
       ...sharedEnvironment({
         storage: props.storage,
         executionApiServerUrl: props.executionApiServerUrl ?? (namespace
@@ -284,7 +304,7 @@ export class AirflowService extends Construct implements ec2.IConnectable, iam.I
           : `http://localhost:${PORTS.apiServer}/execution/`),
         baseUrl: props.baseUrl,
       }),
-      ...spec.environment,
+      ...componentEnvironment,
       ...(dagsFolder ? { AIRFLOW__CORE__DAGS_FOLDER: dagsFolder } : {}),
       ...(isWorker ? { AIRFLOW__CELERY__WORKER_CONCURRENCY: `${this.concurrency}` } : {}),
       ...(props.maxQueueWait ? queueWaitEnvironment(props.maxQueueWait) : {}),
@@ -293,7 +313,8 @@ export class AirflowService extends Construct implements ec2.IConnectable, iam.I
       ...sso?.environment,
       ...props.deploymentEnvironment,
       ...props.environment,
-    };
+    });
+    const environment = environmentOf(spec.environment);
     const secrets = {
       ...sharedSecrets(props.storage), ...sso?.secrets, ...ecsSecretsOnly(props.deploymentSecrets), ...ecsSecretsOnly(props.secrets),
     };
@@ -351,6 +372,24 @@ export class AirflowService extends Construct implements ec2.IConnectable, iam.I
         vpc: props.cluster.vpc,
         vpcSubnets: props.vpcSubnets,
       });
+    }
+
+    if (triggerer) {
+      // the same image, user, settings, volumes and start order as the dag-processor beside it
+      this.triggererContainer = this.taskDefinition.addContainer('Triggerer', {
+        containerName: AirflowComponent.TRIGGERER.name,
+        image: task.containerImage,
+        user: AIRFLOW_USER,
+        command: triggerer.command,
+        environment: environmentOf(triggerer.environment),
+        secrets,
+        healthCheck: triggerer.healthCheck,
+        portMappings: triggerer.ports.map(p => ({ name: p.name, containerPort: p.port, protocol: ecs.Protocol.TCP })),
+        logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: AirflowComponent.TRIGGERER.name }),
+        essential: true,
+      });
+      this.triggererContainer.addMountPoints(...this.container.mountPoints);
+      this.triggererContainer.addContainerDependencies(...this.container.containerDependencies);
     }
 
     this.service = new ecs.FargateService(this, 'Service', {
@@ -415,6 +454,11 @@ export class AirflowService extends Construct implements ec2.IConnectable, iam.I
     // tasks start only once they may read the backend
     const backendPolicy = props.secretsBackend?.grantRead(this, this.taskDefinition.taskRole);
     if (backendPolicy) this.service.node.addDependency(backendPolicy);
+  }
+
+  /** The containers that run Airflow components: `container`, then `triggererContainer` if any. */
+  public get airflowContainers(): ecs.ContainerDefinition[] {
+    return this.triggererContainer ? [this.container, this.triggererContainer] : [this.container];
   }
 
   /**
@@ -525,14 +569,28 @@ function numberOr0(value: unknown): number {
  */
 const CONTROL_PLANE_MIN_MIB = 1024;
 
-interface Derived { cpu: number; memoryLimitMiB: number; isWorker: boolean; isApiServer: boolean; hasNamespace: boolean }
+interface Derived {
+  cpu: number;
+  memoryLimitMiB: number;
+  isWorker: boolean;
+  isApiServer: boolean;
+  hasNamespace: boolean;
+  /** Airflow components in the task: 2 for a dag-processor with the triggerer. */
+  processes: number;
+}
 
 function validate(problems: Problems, props: AirflowServiceProps, prop: string, d: Derived): void {
   const componentName = props.component.name;
   checkFargateSize(problems, prop, d.cpu, d.memoryLimitMiB);
-  if (!d.isWorker && isConcrete(d.memoryLimitMiB) && d.memoryLimitMiB < CONTROL_PLANE_MIN_MIB) {
-    problems.add(`${prop}.memoryLimitMiB (${d.memoryLimitMiB}) is too small for the ${componentName}: Airflow's components peaked at up to 418 MiB in the `
-      + `local ECS runtime, and the task also holds its sidecars and the Service Connect proxy; use ${CONTROL_PLANE_MIN_MIB} or more`);
+  const minimumMiB = CONTROL_PLANE_MIN_MIB * d.processes;
+  if (!d.isWorker && isConcrete(d.memoryLimitMiB) && d.memoryLimitMiB < minimumMiB) {
+    const what = d.processes > 1 ? `the ${componentName} and the triggerer (withTriggerer), ${CONTROL_PLANE_MIN_MIB} MiB each` : `the ${componentName}`;
+    problems.add(`${prop}.memoryLimitMiB (${d.memoryLimitMiB}) is too small for ${what}: Airflow's components peaked at up to 418 MiB in the `
+      + `local ECS runtime, and the task also holds its sidecars and the Service Connect proxy; use ${minimumMiB} or more`);
+  }
+  if (props.withTriggerer && props.component !== AirflowComponent.DAG_PROCESSOR) {
+    problems.add(`withTriggerer is set on the ${componentName} service; only the dag-processor's task can run the triggerer beside it: `
+      + 'set it on the AirflowComponent.DAG_PROCESSOR service, or remove it');
   }
   checkCount(problems, `${prop}.desiredCount`, props.desiredCount, 0);
   if (props.autoscaled && props.desiredCount !== undefined) {
