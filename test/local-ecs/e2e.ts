@@ -20,7 +20,8 @@ import { LocalEcs } from './cluster';
 import { elapsed, log } from './log';
 import { ensureRequirements } from './requirements';
 import {
-  adminCredentials, ALL_SCENARIOS, coldStart, dagRun, login, resources, Scenario, ScenarioContext, secretsBackend, UsageSampler, workerPools,
+  adminCredentials, ALL_SCENARIOS, coldStart, compactControlPlane, dagRun, login, resources, Scenario, ScenarioContext, secretsBackend,
+  UsageSampler, workerPools,
 } from './scenarios';
 import { createApp as createBasicApp } from '../../examples/basic/app';
 import { createApp as createWorkerPoolsApp } from '../../examples/worker-pools/app';
@@ -264,12 +265,14 @@ async function main(): Promise<void> {
     }
     if (wanted('byo-database')) {
       await runDeployment({
-        label: 'byo-database',
+        label: 'byo-database, compact control plane',
         assembly: synth('byo-database', createByoApp),
         dags: E2E_DAGS,
         // the password reaches every component through the migration, the cold start and a DAG run;
-        // the login is the same as in the default run; the team's connections in Secrets Manager
-        scenarios: [coldStart, dagRun, secretsBackend],
+        // the login is the same as in the default run; the team's connections in Secrets Manager.
+        // The app's control plane is compact: the DAG run's deferral and scenario 15 prove the
+        // triggerer in the dag-processor's task, and the resource scenario measures that task.
+        scenarios: [coldStart, dagRun, compactControlPlane, resources, secretsBackend],
         externalSecrets: [{ name: BYO_SECRET_NAME, value: JSON.stringify({ username: 'airflow_byo', password: EXCLUDED_CHARACTERS_PASSWORD }) }],
       });
     }

@@ -1,7 +1,8 @@
 // The local ECS runtime's bring-your-own database app: the team's own PostgreSQL instance, whose
 // credentials Airflow reads from a secret the team created (imported by name, so its password may
 // hold any character, including every one Secrets Manager's generator excludes for RDS), and the
-// team's connections and variables in Secrets Manager (the secrets backend).
+// team's connections and variables in Secrets Manager (the secrets backend); and a compact control
+// plane (compactControlPlane: the triggerer in the dag-processor's task).
 import { App, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
@@ -36,7 +37,8 @@ export function createApp(app: App = new App()): App {
     vpc,
     database: { existingInstance: database, existingSecret: secret },
   });
-  new AirflowOnEcs(stack, 'Airflow', { storage, secretsBackend: SecretsBackend.secretsManager() });
+  // and the smaller control plane: the triggerer in the dag-processor's task
+  new AirflowOnEcs(stack, 'Airflow', { storage, secretsBackend: SecretsBackend.secretsManager(), compactControlPlane: true });
   return app;
 }
 
