@@ -494,7 +494,7 @@ export class AirflowOnEcs extends Construct {
     // Airflow's StatsD metrics, from every component that emits any worth publishing (the
     // api-server emits none of them)
     if (props.monitoring?.airflowMetrics ?? true) {
-      for (const service of unique([this.scheduler, this.dagProcessor, this.triggerer, ...this.workerPools.map(p => p.service)])) {
+      for (const service of this.services.filter(s => s !== this.apiServer)) {
         AirflowMetricsSidecar.of(service);
       }
     }
